@@ -1,0 +1,195 @@
+# ttatrace build. `make` builds build/ttatrace and the demo; `make test`, `make demo`,
+# `make bench` do what they say (test/demo install missing Debian packages first).
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+BUILD := build
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VERSION := 0.1.0
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+OPT := -O2
+SAN :=
+ifeq ($(DEBUG),1)
+OPT := -O0
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+
+CFLAGS_COMMON := -g $(OPT) -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
+	-DTTATRACE_VERSION='"$(VERSION)"' -Iinclude -Iuser -I$(BUILD) -MMD -MP
+CFLAGS ?=
+USER_CFLAGS := $(CFLAGS_COMMON) $(SAN) $(CFLAGS)
+# Libraries ttatrace links; the README says why each one is there.
+USER_LIBS := -lbpf -lelf -lz -lpthread -lm
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(USER_SRCS))
+# objects unit tests link against: everything but the entry point, built with sanitizers
+LIB_SRCS := $(filter-out user/main.c,$(USER_SRCS))
+ASAN_OBJS := $(patsubst user/%.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
+FIXTURE_LIBS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%.so,$(filter tests/fixtures/lib%,$(FIXTURE_SRCS)))
+FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/lib%,$(FIXTURE_SRCS)))
+
+TOOL_BINS := $(BUILD)/workflow-demo
+
+.PHONY: all deps test unit e2e demo bench install clean vmlinux format
+all: $(BUILD)/ttatrace $(TOOL_BINS)
+
+deps:
+	$(Q)bash tools/install-deps.sh
+
+$(BUILD) $(BUILD)/user $(BUILD)/asan $(BUILD)/tests $(BUILD)/fixtures:
+	$(Q)mkdir -p $@
+
+# --- BPF: CO-RE object -> skeleton -------------------------------------------------
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/ttatrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) \
+		-c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# --- userspace -----------------------------------------------------------------------
+$(BUILD)/user/%.o: user/%.c $(SKELS) | $(BUILD)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/ttatrace: $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $^ -o $@ $(USER_LIBS)
+
+$(BUILD)/workflow-demo: tools/workflow-demo.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fno-inline-functions-called-once \
+		$< -o $@ -pthread
+
+# benchmark helpers (make bench)
+$(BUILD)/bench-target: tools/bench/bench-target.c | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O2 -Wall -Wextra -Werror $< -o $@
+
+$(BUILD)/bench-floor: tools/bench/floor.c $(BUILD)/floor.skel.h | $(BUILD)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) $< -o $@ $(USER_LIBS)
+
+# stripped twin, for tests of explicit-offset captures
+$(BUILD)/workflow-demo-stripped: $(BUILD)/workflow-demo
+	$(Q)strip --strip-debug $< -o $@
+
+# --- OTLP protobuf (generated) ---
+# user/proto/*.proto -> $(BUILD)/proto/*.pb-c.[ch] (protoc-c); the objects join ttatrace,
+# every unit test and the OTLP driver fixture. Owned by the OTLP exporter (user/otlp*).
+PROTO_SRCS := $(wildcard user/proto/*.proto)
+PROTO_GEN_C := $(patsubst user/proto/%.proto,$(BUILD)/proto/%.pb-c.c,$(PROTO_SRCS))
+PROTO_GEN_H := $(PROTO_GEN_C:.c=.h)
+PROTO_OBJS := $(PROTO_GEN_C:.c=.o)
+PROTO_ASAN_OBJS := $(patsubst $(BUILD)/proto/%.c,$(BUILD)/asan/proto/%.o,$(PROTO_GEN_C))
+OTLP_SRCS := $(wildcard user/otlp*.c)
+USER_LIBS += -lprotobuf-c -lcurl -lz
+ASAN_OBJS += $(PROTO_ASAN_OBJS)
+
+# protoc-c writes one .c/.h pair per .proto; imports make every .proto a prerequisite
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: user/proto/%.proto $(PROTO_SRCS)
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(BUILD)/proto
+	$(Q)protoc-c --proto_path=user/proto --c_out=$(BUILD)/proto $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_GEN_H)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(PROTO_GEN_H)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(BUILD)/asan/proto
+	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/ttatrace: $(PROTO_OBJS)
+$(UNIT_BINS): $(PROTO_ASAN_OBJS)
+$(patsubst user/%.c,$(BUILD)/user/%.o,$(OTLP_SRCS)): $(PROTO_GEN_H)
+$(patsubst user/%.c,$(BUILD)/asan/%.o,$(OTLP_SRCS)): $(PROTO_GEN_H)
+$(BUILD)/tests/test_otlp: $(PROTO_GEN_H)
+
+# the driver of tests/e2e/test_otlp_*.sh feeds synthetic traces to the OTLP sinks
+$(BUILD)/fixtures/otlp_driver: tests/fixtures/otlp_driver.c \
+		$(patsubst user/%.c,$(BUILD)/asan/%.o,$(OTLP_SRCS)) $(PROTO_ASAN_OBJS) | $(BUILD)/fixtures
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $^ -o $@ -lprotobuf-c -lcurl -lz -lpthread
+
+-include $(wildcard $(BUILD)/proto/*.d $(BUILD)/asan/proto/*.d)
+# --- end OTLP protobuf (generated) ---
+
+# --- unit tests (cmocka, ASan + UBSan) -------------------------------------------------
+$(BUILD)/asan/%.o: user/%.c $(SKELS) | $(BUILD)/asan
+	$(call msg,CC-SAN,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c $(ASAN_OBJS) | $(BUILD)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) -Itests/unit $< $(ASAN_OBJS) -o $@ \
+		-lcmocka $(USER_LIBS)
+
+$(BUILD)/fixtures/%.so: tests/fixtures/%.c | $(BUILD)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -fPIC -shared -Wall $< -o $@
+
+$(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -Wall -pthread $< -o $@
+
+export TT_BUILD_DIR := $(BUILD)
+export BUILD
+
+unit: $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS)
+	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
+
+e2e: all $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped
+	$(Q)bash tests/e2e/run.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped
+	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tools/demo.sh
+
+bench: all $(BUILD)/bench-target $(BUILD)/bench-floor
+	$(Q)bash tools/bench/run.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/ttatrace $(DESTDIR)/usr/local/bin/ttatrace
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+format:
+	clang-format -i user/*.c user/*.h bpf/*.c include/*.h tests/unit/*.c tools/*.c
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/asan/*.d)

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make bench`: per-call overhead of ttatrace against the floor (an empty
+# uprobe+uretprobe pair), measured in the same run on the same machine.
+# Prints ns/call untraced, with the floor, under ttatrace, and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+CALLS=${CALLS:-100000}
+REPS=${REPS:-3}
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (sudo make bench)" >&2; exit 1; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null || true' EXIT
+TARGET=$(realpath "$BUILD/bench-target")
+
+# file offset of bench_target: st_value mapped through its PT_LOAD segment
+addr=$(nm "$TARGET" | awk '$3 == "bench_target" {print $1}')
+OFF=$(readelf -lW "$TARGET" | awk -v a=$((16#$addr)) '$1 == "LOAD" {
+	off = strtonum($2); va = strtonum($3); sz = strtonum($5)
+	if (a >= va && a < va + sz) { printf "0x%x\n", a - va + off; exit } }')
+
+run_phase() { # $1: none|floor|ttatrace ; prints ns/call
+	local mode=$1 gate="$T/gate" tpid=""
+	rm -f "$gate"
+	"$TARGET" "$CALLS" "$gate" >"$T/out" 2>"$T/err" &
+	local pid=$!
+	while ! grep -q waiting "$T/err" 2>/dev/null; do sleep 0.01; done
+	case $mode in
+	floor)
+		"$BUILD/bench-floor" $pid "$TARGET" "$OFF" 2>"$T/aerr" &
+		tpid=$!
+		while ! grep -q attached "$T/aerr" 2>/dev/null; do sleep 0.01; done ;;
+	ttatrace)
+		"$BUILD/ttatrace" -p $pid --probe bench_target --format jsonl -o /dev/null 2>"$T/aerr" &
+		tpid=$!
+		while ! grep -q "probes attached" "$T/aerr" 2>/dev/null; do sleep 0.01; done ;;
+	esac
+	touch "$gate"
+	wait $pid
+	if [ -n "$tpid" ]; then
+		kill -INT $tpid 2>/dev/null || true
+		wait $tpid || true
+	fi
+	if [ "$mode" = ttatrace ]; then
+		grep -q "spans: $((CALLS + CALLS / 10)) seen" "$T/aerr" ||
+			{ echo "bench: ttatrace did not see every call:" >&2; cat "$T/aerr" >&2; exit 1; }
+	fi
+	cat "$T/out"
+}
+
+median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+
+declare -A res
+for mode in none floor ttatrace; do
+	for ((i = 0; i < REPS; i++)); do run_phase $mode; done >"$T/$mode.txt"
+	res[$mode]=$(median <"$T/$mode.txt")
+done
+echo "calls per run: $CALLS, median of $REPS runs, kernel $(uname -r)"
+printf "%-28s %10s ns/call\n" "untraced" "${res[none]}"
+printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
+printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
+awk -v f="${res[floor]}" -v t="${res[ttatrace]}" -v u="${res[none]}" \
+	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor's %.0f)\n", t / f, t - f, f - u}'

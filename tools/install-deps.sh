@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian/Ubuntu package ttatrace needs to build, test and benchmark.
+# Idempotent: packages already present are not reinstalled, apt is only asked
+# when something is missing.
+set -euo pipefail
+
+PKGS=(
+	make gcc clang llvm pkg-config
+	libbpf-dev bpftool libelf-dev zlib1g-dev
+	libcmocka-dev libyaml-dev
+	libcurl4-openssl-dev libmicrohttpd-dev
+	libprotobuf-c-dev protobuf-c-compiler
+	binutils python3 sqlite3 libsqlite3-0 libc6-dev
+	nodejs npm chromium
+)
+
+# Ubuntu ships bpftool inside linux-tools; Debian has its own package.
+if ! apt-cache show bpftool >/dev/null 2>&1; then
+	PKGS=("${PKGS[@]/bpftool/linux-tools-common}")
+fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages: ${missing[*]} (run as root: sudo $0)" >&2
+	exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null

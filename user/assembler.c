@@ -1,0 +1,371 @@
+/* Trace assembly. Records of one trace share a trace key (the root's span id);
+ * they wait in a pending set until the root's record arrives. Same-thread children
+ * always reach the ring before their root, so a root's arrival completes its trace. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "assembler.h"
+#include "probes.h"
+#include "u64map.h"
+
+struct pending {
+	uint64_t trace_key;
+	uint64_t first_seq; /* arrival order, for eviction */
+	uint64_t last_mono_ns;
+	struct tt_span_rec *recs;
+	size_t n, cap;
+};
+
+struct assembler {
+	struct assembler_opts o;
+	struct u64map *pending; /* trace_key -> struct pending */
+	size_t pending_spans;
+	uint64_t seq;
+	int64_t clock_off;
+	struct assembler_stats st;
+};
+
+void tt_random_trace_id(uint8_t id[16])
+{
+	size_t i;
+	int nz = 0;
+
+	do {
+		if (getrandom(id, 16, 0) != 16) {
+			/* getrandom cannot fail for 16 bytes after boot; keep ids unique anyway */
+			static uint64_t ctr;
+			uint64_t a = ++ctr, b = (uint64_t)time(NULL);
+
+			memcpy(id, &a, 8);
+			memcpy(id + 8, &b, 8);
+		}
+		for (i = 0; i < 16; i++)
+			nz |= id[i];
+	} while (!nz);
+}
+
+int64_t tt_mono_to_wall_offset(void)
+{
+	struct timespec m1, r, m2;
+	int64_t best = 0, best_gap = INT64_MAX;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		int64_t mono1, mono2, real;
+
+		clock_gettime(CLOCK_MONOTONIC, &m1);
+		clock_gettime(CLOCK_REALTIME, &r);
+		clock_gettime(CLOCK_MONOTONIC, &m2);
+		mono1 = m1.tv_sec * 1000000000LL + m1.tv_nsec;
+		mono2 = m2.tv_sec * 1000000000LL + m2.tv_nsec;
+		real = r.tv_sec * 1000000000LL + r.tv_nsec;
+		if (mono2 - mono1 < best_gap) {
+			best_gap = mono2 - mono1;
+			best = real - (mono1 + (mono2 - mono1) / 2);
+		}
+	}
+	return best;
+}
+
+struct assembler *assembler__new(const struct assembler_opts *opts)
+{
+	struct assembler *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->o = *opts;
+	a->pending = u64map__new(1024);
+	if (!a->pending) {
+		free(a);
+		errno = ENOMEM;
+		return NULL;
+	}
+	a->clock_off = tt_mono_to_wall_offset();
+	return a;
+}
+
+static void pending_free(struct pending *p)
+{
+	if (!p)
+		return;
+	free(p->recs);
+	free(p);
+}
+
+void assembler__free(struct assembler *a)
+{
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	if (!a)
+		return;
+	while (!u64map__next(a->pending, &pos, &key, &val))
+		pending_free(val);
+	u64map__free(a->pending);
+	free(a);
+}
+
+void assembler__set_clock(struct assembler *a, int64_t mono_to_wall_ns)
+{
+	a->clock_off = mono_to_wall_ns;
+}
+
+static int cmp_span_start(const void *x, const void *y)
+{
+	const struct tt_span *a = *(const struct tt_span *const *)x;
+	const struct tt_span *b = *(const struct tt_span *const *)y;
+
+	if (a->start_ns != b->start_ns)
+		return a->start_ns < b->start_ns ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	return a->span_id < b->span_id ? -1 : (a->span_id > b->span_id);
+}
+
+/* Builds the trace from a pending set and hands it to every output. */
+static int emit(struct assembler *a, struct pending *p, int complete)
+{
+	struct tt_span *spans = NULL, **order = NULL, **roots = NULL, **last_child = NULL;
+	struct u64map *by_id = NULL;
+	struct tt_trace t = {};
+	size_t i, n = p->n, nroots = 0;
+	int err = 0;
+
+	spans = calloc(n, sizeof(*spans));
+	order = calloc(n, sizeof(*order));
+	roots = calloc(n, sizeof(*roots));
+	last_child = calloc(n, sizeof(*last_child));
+	by_id = u64map__new(n);
+	if (!spans || !order || !roots || !last_child || !by_id) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < n; i++) {
+		const struct tt_span_rec *r = &p->recs[i];
+		struct tt_span *s = &spans[i];
+		const struct tt_probe *pr = a->o.probe ? a->o.probe(a->o.ctx, r->probe_id) : NULL;
+
+		s->span_id = r->span_id;
+		s->parent_span_id = r->parent_span_id;
+		s->start_ns = r->start_ns + a->clock_off;
+		s->end_ns = r->end_ns + a->clock_off;
+		/* the return register is 64-bit; most functions return int, whose
+		 * negative values arrive zero-extended: sign-extend what fits 32 bits */
+		s->ret = ((uint64_t)r->ret >> 32) == 0 ? (int64_t)(int32_t)(uint32_t)r->ret : r->ret;
+		s->pid = r->pid;
+		s->tid = r->tid;
+		s->probe_id = r->probe_id;
+		s->depth = r->depth;
+		s->flags = r->flags;
+		s->name = pr ? pr->name : "[unknown probe]";
+		s->probe = pr ? pr->label : "[unknown probe]";
+		s->kind = pr ? pr->kind : "step";
+		order[i] = s;
+		/* a duplicated span id would corrupt links: keep the first */
+		if (!u64map__get(by_id, s->span_id) && u64map__put(by_id, s->span_id, s)) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+	}
+	qsort(order, n, sizeof(*order), cmp_span_start);
+	for (i = 0; i < n; i++) {
+		struct tt_span *s = order[i];
+		struct tt_span *par = s->parent_span_id ? u64map__get(by_id, s->parent_span_id) : NULL;
+
+		if (par == s)
+			par = NULL;
+		if (!par) {
+			roots[nroots++] = s;
+			continue;
+		}
+		s->parent = par;
+		if (last_child[par - spans])
+			last_child[par - spans]->next_sibling = s;
+		else
+			par->first_child = s;
+		last_child[par - spans] = s;
+	}
+	/* the trace's own root first, whatever its start time */
+	for (i = 0; i < nroots; i++) {
+		if (roots[i]->span_id == p->trace_key && i) {
+			struct tt_span *tmp = roots[0];
+
+			roots[0] = roots[i];
+			roots[i] = tmp;
+			break;
+		}
+	}
+	tt_random_trace_id(t.trace_id);
+	t.spans = order;
+	t.n_spans = n;
+	t.roots = roots;
+	t.n_roots = nroots;
+	t.complete = complete;
+	t.proc = a->o.process && n ? a->o.process(a->o.ctx, p->recs[0].pid) : NULL;
+	for (i = 0; i < a->o.n_sinks; i++) {
+		struct tt_sink *sk = a->o.sinks[i];
+
+		if (sk && sk->trace && sk->trace(sk, &t))
+			a->st.sink_errors++;
+	}
+	a->st.spans += n;
+	a->st.traces++;
+	if (!complete)
+		a->st.traces_incomplete++;
+cleanup:
+	u64map__free(by_id);
+	free(last_child);
+	free(roots);
+	free(order);
+	free(spans);
+	return err;
+}
+
+static int finish(struct assembler *a, struct pending *p, int complete)
+{
+	int err;
+
+	u64map__del(a->pending, p->trace_key);
+	a->pending_spans -= p->n;
+	err = emit(a, p, complete);
+	pending_free(p);
+	return err;
+}
+
+/* Emits the oldest pending trace (by first arrival), incomplete. */
+static int evict_oldest(struct assembler *a)
+{
+	struct pending *oldest = NULL;
+	size_t pos = 0;
+	uint64_t key;
+	void *val;
+
+	while (!u64map__next(a->pending, &pos, &key, &val)) {
+		struct pending *p = val;
+
+		if (!oldest || p->first_seq < oldest->first_seq)
+			oldest = p;
+	}
+	if (!oldest)
+		return -ENOENT;
+	a->st.evicted_traces++;
+	return finish(a, oldest, 0);
+}
+
+int assembler__add(struct assembler *a, const void *data, size_t size)
+{
+	const struct tt_span_rec *r = data;
+	struct pending *p;
+
+	a->st.records++;
+	if (size < sizeof(*r) || r->type != TT_REC_SPAN || !r->span_id || !r->trace_key) {
+		a->st.bad_records++;
+		return -EINVAL;
+	}
+	p = u64map__get(a->pending, r->trace_key);
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p || u64map__put(a->pending, r->trace_key, p)) {
+			free(p);
+			return -ENOMEM;
+		}
+		p->trace_key = r->trace_key;
+		p->first_seq = a->seq++;
+	}
+	if (p->n == p->cap) {
+		size_t ncap = p->cap ? p->cap * 2 : 8;
+		struct tt_span_rec *nr = realloc(p->recs, ncap * sizeof(*nr));
+
+		if (!nr)
+			return -ENOMEM;
+		p->recs = nr;
+		p->cap = ncap;
+	}
+	p->recs[p->n++] = *r;
+	p->last_mono_ns = r->end_ns;
+	a->pending_spans++;
+
+	if (r->span_id == r->trace_key)
+		return finish(a, p, 1);
+	while (a->o.max_pending_spans && a->pending_spans > a->o.max_pending_spans)
+		if (evict_oldest(a))
+			break;
+	return 0;
+}
+
+int assembler__expire(struct assembler *a, uint64_t now_mono_ns)
+{
+	struct pending **due = NULL;
+	size_t pos = 0, n = 0, i;
+	uint64_t key;
+	void *val;
+	int err = 0;
+
+	if (!a->o.idle_timeout_ns || !u64map__count(a->pending))
+		return 0;
+	due = calloc(u64map__count(a->pending), sizeof(*due));
+	if (!due)
+		return -ENOMEM;
+	while (!u64map__next(a->pending, &pos, &key, &val)) {
+		struct pending *p = val;
+
+		if (now_mono_ns > p->last_mono_ns && now_mono_ns - p->last_mono_ns > a->o.idle_timeout_ns)
+			due[n++] = p;
+	}
+	for (i = 0; i < n; i++) {
+		int e = finish(a, due[i], 0);
+
+		if (e && !err)
+			err = e;
+	}
+	free(due);
+	return err;
+}
+
+static int cmp_pending_seq(const void *x, const void *y)
+{
+	const struct pending *a = *(const struct pending *const *)x;
+	const struct pending *b = *(const struct pending *const *)y;
+
+	return a->first_seq < b->first_seq ? -1 : (a->first_seq > b->first_seq);
+}
+
+int assembler__flush(struct assembler *a)
+{
+	struct pending **all;
+	size_t pos = 0, n = 0, i;
+	uint64_t key;
+	void *val;
+	int err = 0;
+
+	if (!u64map__count(a->pending))
+		return 0;
+	all = calloc(u64map__count(a->pending), sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	while (!u64map__next(a->pending, &pos, &key, &val))
+		all[n++] = val;
+	qsort(all, n, sizeof(*all), cmp_pending_seq);
+	for (i = 0; i < n; i++) {
+		int e = finish(a, all[i], 0);
+
+		if (e && !err)
+			err = e;
+	}
+	free(all);
+	return err;
+}
+
+size_t assembler__pending_spans(const struct assembler *a)
+{
+	return a->pending_spans;
+}
+
+void assembler__stats(const struct assembler *a, struct assembler_stats *out)
+{
+	*out = a->st;
+}

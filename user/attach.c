@@ -1,0 +1,468 @@
+/* Attach logic. Exit probes go in before entry probes so a call that starts
+ * during attach is never left with an entry and no exit (which would leave a
+ * stale frame); the reverse case (exit without entry) is counted by the kernel. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attach.h"
+#include "elfsyms.h"
+#include "glob.h"
+#include "probes.h"
+#include "procmaps.h"
+#include "uprobe_multi.h"
+
+struct sym_cache_ent {
+	uint64_t dev, ino;
+	struct elf_syms *syms; /* NULL: not ELF or unreadable (errno in err) */
+	int err;
+	struct sym_cache_ent *next;
+};
+
+struct seen {
+	pid_t pid;
+	uint64_t dev, ino;
+	struct seen *next;
+};
+
+struct attacher {
+	struct bpf_program *entry, *exit;
+	int entry_multi_fd, exit_multi_fd;
+	bool multi_ok;
+	bool multi_proven; /* a uprobe_multi link worked once */
+	struct probe_table *pt;
+	struct probe_spec *specs;
+	size_t n_specs;
+	int verbose;
+	struct sym_cache_ent *cache;
+	struct seen *seen;
+	char searched[1024];
+	size_t failed;
+};
+
+int probe_spec__parse(const char *text, struct probe_spec *spec, char *err, size_t errlen)
+{
+	const char *colon = NULL, *p;
+	int gerr;
+
+	memset(spec, 0, sizeof(*spec));
+	for (p = text; *p; p++) {
+		if (*p == ':') {
+			if (p[1] == ':') {
+				p++; /* C++ scope, not a separator */
+				continue;
+			}
+			colon = p;
+			break;
+		}
+	}
+	if (colon && colon == text) {
+		snprintf(err, errlen, "probe spec '%s' is malformed: empty BINARY before ':' (use [BINARY:]GLOB)", text);
+		return -EINVAL;
+	}
+	spec->binary = colon ? strndup(text, colon - text) : NULL;
+	spec->glob = strdup(colon ? colon + 1 : text);
+	spec->text = strdup(text);
+	if ((colon && !spec->binary) || !spec->glob || !spec->text) {
+		probe_spec__clear(spec);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	gerr = spec->glob[0] ? glob_validate(spec->glob) : -EINVAL;
+	if (gerr) {
+		snprintf(err, errlen, "probe spec '%s' is malformed: %s (use [BINARY:]GLOB, glob syntax * ? [..])",
+			 text, spec->glob[0] ? "invalid glob" : "empty GLOB");
+		probe_spec__clear(spec);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void probe_spec__clear(struct probe_spec *spec)
+{
+	free(spec->binary);
+	free(spec->glob);
+	free(spec->text);
+	memset(spec, 0, sizeof(*spec));
+}
+
+struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *exit,
+			       struct bpf_program *entry_multi, struct bpf_program *exit_multi,
+			       struct probe_table *pt, struct probe_spec *specs, size_t n_specs,
+			       int verbose)
+{
+	struct attacher *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->entry = entry;
+	a->exit = exit;
+	a->entry_multi_fd = entry_multi ? bpf_program__fd(entry_multi) : -1;
+	a->exit_multi_fd = exit_multi ? bpf_program__fd(exit_multi) : -1;
+	a->multi_ok = a->entry_multi_fd >= 0 && a->exit_multi_fd >= 0;
+	a->pt = pt;
+	a->specs = specs;
+	a->n_specs = n_specs;
+	a->verbose = verbose;
+	return a;
+}
+
+void attacher__free(struct attacher *a)
+{
+	if (!a)
+		return;
+	while (a->cache) {
+		struct sym_cache_ent *n = a->cache->next;
+
+		elf_syms__free(a->cache->syms);
+		free(a->cache);
+		a->cache = n;
+	}
+	while (a->seen) {
+		struct seen *n = a->seen->next;
+
+		free(a->seen);
+		a->seen = n;
+	}
+	free(a);
+}
+
+/* Symbols of a file, parsed once per (dev, inode) for all processes. */
+static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path)
+{
+	struct sym_cache_ent *e;
+	struct stat st;
+
+	if (stat(open_path, &st))
+		return NULL;
+	for (e = a->cache; e; e = e->next)
+		if (e->dev == st.st_dev && e->ino == st.st_ino)
+			return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->dev = st.st_dev;
+	e->ino = st.st_ino;
+	e->syms = elf_syms__open(open_path);
+	e->err = e->syms ? 0 : -errno;
+	e->next = a->cache;
+	a->cache = e;
+	return e;
+}
+
+/* symbols matched in one file for one process, before attaching */
+struct match_ctx {
+	struct attacher *a;
+	struct probe_spec *spec;
+	pid_t pid;
+	const char *map_path;
+	struct elf_sym *syms;
+	size_t n, cap;
+};
+
+static int collect(const struct elf_sym *sym, void *vctx)
+{
+	struct match_ctx *m = vctx;
+	size_t i;
+
+	/* aliases and overlapping specs: one probe per address */
+	if (probe_table__find(m->a->pt, m->pid, m->map_path, sym->offset))
+		return 0;
+	for (i = 0; i < m->n; i++)
+		if (m->syms[i].offset == sym->offset)
+			return 0;
+	if (m->n == m->cap) {
+		size_t nc = m->cap ? m->cap * 2 : 64;
+		struct elf_sym *ns = realloc(m->syms, nc * sizeof(*ns));
+
+		if (!ns)
+			return -ENOMEM;
+		m->syms = ns;
+		m->cap = nc;
+	}
+	m->syms[m->n++] = *sym;
+	m->spec->matched++;
+	return 0;
+}
+
+/* One probe at a time through perf events: the path for kernels before 6.6. */
+static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *open_path)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+	int err;
+
+	uo.bpf_cookie = p->id;
+	uo.retprobe = true;
+	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid, open_path, p->offset, &uo);
+	if (!p->exit)
+		return -errno;
+	uo.retprobe = false;
+	p->entry = bpf_program__attach_uprobe_opts(a->entry, p->pid, open_path, p->offset, &uo);
+	if (!p->entry) {
+		err = -errno;
+		bpf_link__destroy(p->exit);
+		p->exit = NULL;
+		return err;
+	}
+	return 0;
+}
+
+/* Attaches probes[lo, hi) with one uprobe_multi link pair. One instruction the
+ * kernel cannot probe (e.g. a lock prefix) fails the whole batch, so a failed batch
+ * is split in halves until the culprits are alone; they are reported and skipped.
+ * Returns probes attached, or a negative errno if no link could be made at all
+ * on a first, whole-batch try that says the kernel lacks the feature. */
+static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt_probe **probes,
+			      uint64_t *offs, uint64_t *cookies, size_t lo, size_t hi,
+			      const char *open_path)
+{
+	int efd, xfd, l, r;
+	size_t mid;
+
+	xfd = uprobe_multi__attach(a->exit_multi_fd, open_path, offs + lo, cookies + lo, hi - lo,
+				   m->pid, true);
+	efd = xfd < 0 ? xfd :
+			uprobe_multi__attach(a->entry_multi_fd, open_path, offs + lo, cookies + lo,
+					     hi - lo, m->pid, false);
+	if (efd >= 0) {
+		if (probe_table__add_multi(a->pt, m->pid, efd, xfd)) {
+			close(efd);
+			close(xfd);
+			return -ENOMEM;
+		}
+		return hi - lo;
+	}
+	if (xfd >= 0)
+		close(xfd);
+	/* the program loaded, yet the kernel refuses the link type itself */
+	if (a->multi_proven == false && lo == 0 && hi == m->n &&
+	    (efd == -EOPNOTSUPP || efd == -ENOSYS))
+		return efd;
+	if (hi - lo == 1) {
+		a->failed++;
+		fprintf(stderr, "ttatrace: warning: cannot attach to %s in pid %d: %s\n",
+			probes[lo]->label, m->pid,
+			efd == -524 ? "the kernel cannot probe its first instruction" : strerror(-efd));
+		return 0;
+	}
+	mid = lo + (hi - lo) / 2;
+	l = attach_multi_range(a, m, probes, offs, cookies, lo, mid, open_path);
+	if (l < 0)
+		return l;
+	r = attach_multi_range(a, m, probes, offs, cookies, mid, hi, open_path);
+	if (r < 0)
+		return r;
+	return l + r;
+}
+
+/* Attaches the collected symbols: one uprobe_multi link pair when the kernel has
+ * them, else one perf-event pair per symbol. Returns probes attached. */
+static int attach_collected(struct attacher *a, struct match_ctx *m, const char *open_path)
+{
+	uint64_t *offs = NULL, *cookies = NULL;
+	struct tt_probe **probes = NULL;
+	int added = 0;
+	size_t i;
+
+	if (!m->n)
+		return 0;
+	offs = calloc(m->n, sizeof(*offs));
+	cookies = calloc(m->n, sizeof(*cookies));
+	probes = calloc(m->n, sizeof(*probes));
+	if (!offs || !cookies || !probes) {
+		added = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < m->n; i++) {
+		const struct elf_sym *s = &m->syms[i];
+
+		probes[i] = probe_table__add(a->pt, m->pid, m->map_path, s->name, s->offset, s->addr,
+					     s->nop5);
+		if (!probes[i]) {
+			added = -errno;
+			goto cleanup;
+		}
+		offs[i] = s->offset;
+		cookies[i] = probes[i]->id;
+	}
+	if (a->multi_ok) {
+		int r = attach_multi_range(a, m, probes, offs, cookies, 0, m->n, open_path);
+
+		if (r >= 0) {
+			added = r;
+			if (r > 0)
+				a->multi_proven = true;
+			goto report;
+		}
+		if (r == -ENOMEM) {
+			added = r;
+			goto cleanup;
+		}
+		/* the kernel has no uprobe_multi after all: perf events from now on */
+		a->multi_ok = false;
+		if (a->verbose)
+			fprintf(stderr, "ttatrace: uprobe_multi links unavailable (%s): attaching one by one\n",
+				strerror(-r));
+	}
+	for (i = 0; i < m->n; i++) {
+		int err = attach_legacy(a, probes[i], open_path);
+
+		if (err) {
+			a->failed++;
+			fprintf(stderr, "ttatrace: warning: cannot attach to %s in pid %d: %s\n",
+				probes[i]->label, m->pid, strerror(-err));
+			continue;
+		}
+		added++;
+	}
+report:
+	if (a->verbose > 1)
+		for (i = 0; i < m->n; i++)
+			fprintf(stderr, "ttatrace: attached %s+0x%llx pid %d%s\n", probes[i]->label,
+				(unsigned long long)probes[i]->offset, m->pid,
+				probes[i]->nop5 ? " [nop5]" : "");
+cleanup:
+	free(probes);
+	free(cookies);
+	free(offs);
+	return added;
+}
+
+static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, const char *open_path,
+			bool is_main, char *err, size_t errlen)
+{
+	struct match_ctx m = { .a = a, .pid = pid, .map_path = map_path };
+	struct sym_cache_ent *ce = NULL;
+	int total = 0;
+	size_t i;
+
+	(void)is_main;
+	for (i = 0; i < a->n_specs; i++) {
+		struct probe_spec *s = &a->specs[i];
+		int r;
+
+		if (s->binary && !procmaps__name_matches(s->binary, map_path) &&
+		    !procmaps__name_matches(s->binary, open_path))
+			continue;
+		if (!ce)
+			ce = syms_for(a, open_path);
+		if (!ce || !ce->syms) {
+			int e = ce ? ce->err : -errno;
+
+			/* an explicitly named binary that is unusable is an error; an
+			 * unnamed library we cannot read is only skipped */
+			if (s->binary) {
+				snprintf(err, errlen, "cannot read symbols of %s: %s", map_path,
+					 e == -ENOEXEC ? "not an ELF file" : strerror(-e));
+				free(m.syms);
+				return e ? e : -EIO;
+			}
+			break;
+		}
+		m.spec = s;
+		r = elf_syms__match(ce->syms, s->glob, collect, &m);
+		if (r < 0) {
+			snprintf(err, errlen, "matching %s in %s: %s", s->text, map_path, strerror(-r));
+			free(m.syms);
+			return r;
+		}
+	}
+	total = attach_collected(a, &m, open_path);
+	free(m.syms);
+	if (total < 0)
+		snprintf(err, errlen, "attaching to %s: %s", map_path, strerror(-total));
+	return total;
+}
+
+static bool seen_before(struct attacher *a, pid_t pid, uint64_t dev, uint64_t ino)
+{
+	struct seen *s;
+
+	for (s = a->seen; s; s = s->next)
+		if (s->pid == pid && s->dev == dev && s->ino == ino)
+			return true;
+	s = calloc(1, sizeof(*s));
+	if (s) {
+		s->pid = pid;
+		s->dev = dev;
+		s->ino = ino;
+		s->next = a->seen;
+		a->seen = s;
+	}
+	return false;
+}
+
+int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
+{
+	struct proc_module *mods = NULL;
+	size_t n = 0, i, at = 0;
+	int r, total = 0;
+
+	r = procmaps__read(pid, &mods, &n);
+	if (r) {
+		if (r == -ESRCH || r == -ENOENT)
+			snprintf(err, errlen, "no such process: %d", pid);
+		else if (r == -EACCES || r == -EPERM)
+			snprintf(err, errlen,
+				 "not permitted to read /proc/%d/maps (run as root, or with CAP_SYS_PTRACE)", pid);
+		else
+			snprintf(err, errlen, "reading /proc/%d/maps: %s", pid, strerror(-r));
+		return r == -ENOENT ? -ESRCH : r;
+	}
+	a->searched[0] = '\0';
+	for (i = 0; i < n; i++) {
+		const char *base = strrchr(mods[i].path, '/');
+
+		base = base ? base + 1 : mods[i].path;
+		if (at < sizeof(a->searched))
+			at += snprintf(a->searched + at, sizeof(a->searched) - at, "%s%s", i ? ", " : "", base);
+		if (seen_before(a, pid, ((uint64_t)mods[i].dev_major << 32) | mods[i].dev_minor,
+				mods[i].inode))
+			continue;
+		r = attach_specs(a, pid, mods[i].path, mods[i].open_path, mods[i].is_main, err, errlen);
+		if (r < 0) {
+			total = r;
+			break;
+		}
+		total += r;
+	}
+	procmaps__free(mods, n);
+	return total;
+}
+
+int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool is_main,
+			  char *err, size_t errlen)
+{
+	snprintf(a->searched, sizeof(a->searched), "%s", path);
+	return attach_specs(a, pid, path, path, is_main, err, errlen);
+}
+
+void attacher__forget_pid(struct attacher *a, pid_t pid)
+{
+	struct seen **pp = &a->seen;
+
+	while (*pp) {
+		if ((*pp)->pid == pid) {
+			struct seen *d = *pp;
+
+			*pp = d->next;
+			free(d);
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+}
+
+const char *attacher__searched(const struct attacher *a)
+{
+	return a->searched;
+}
+
+size_t attacher__failed(const struct attacher *a)
+{
+	return a->failed;
+}

@@ -1,0 +1,54 @@
+/* Attach: --probe specs -> the ELF files mapped in a process -> matching symbols
+ * -> one uretprobe and one uprobe per symbol, cookie = probe id. Works per
+ * process, at any time and repeatedly (new libraries mapped later are picked up
+ * by calling attacher__scan_pid again). */
+#ifndef TT_ATTACH_H
+#define TT_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct bpf_program;
+struct probe_table;
+
+/* --probe [BINARY:]GLOB */
+struct probe_spec {
+	char *binary; /* NULL: the main executable and every mapped library */
+	char *glob;
+	char *text; /* as given */
+	size_t matched; /* symbols attached for this spec, all processes */
+};
+
+/* Parses text into spec (strings owned by spec). On error fills err and returns
+ * -EINVAL. "ns::f*" has no BINARY: a ':' followed by ':' does not split. */
+int probe_spec__parse(const char *text, struct probe_spec *spec, char *err, size_t errlen);
+void probe_spec__clear(struct probe_spec *spec);
+
+struct attacher;
+
+/* entry_multi/exit_multi: the same programs loaded for uprobe_multi links, or
+ * NULL when the kernel lacks them (then every probe is its own perf event). */
+struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *exit,
+			       struct bpf_program *entry_multi, struct bpf_program *exit_multi,
+			       struct probe_table *pt, struct probe_spec *specs, size_t n_specs,
+			       int verbose);
+void attacher__free(struct attacher *a);
+
+/* Attaches to every mapped file of pid not scanned before. Returns the number of
+ * new probes, or a negative errno with a one-line reason in err (-ESRCH: no such
+ * process; -EACCES/-EPERM: not permitted; -ENOEXEC: a named binary is not ELF). */
+int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen);
+/* Attaches the specs that can apply to one file for pid, before pid maps it
+ * (launch mode: the executable, before exec). is_main: the file is the process's
+ * executable. Same returns as attacher__scan_pid. */
+int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool is_main,
+			  char *err, size_t errlen);
+/* Forgets what was scanned for pid (it exited). */
+void attacher__forget_pid(struct attacher *a, pid_t pid);
+/* Human list of the files searched for pid at the last scan ("workflow-demo, libc.so.6"). */
+const char *attacher__searched(const struct attacher *a);
+/* Symbols matched but not attached because the kernel refused. */
+size_t attacher__failed(const struct attacher *a);
+
+#endif

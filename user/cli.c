@@ -1,0 +1,276 @@
+/* Command-line parsing with argp: grouped options, examples in --help, strict
+ * range-checked numbers, one-line errors. */
+#include <argp.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "ttatrace.h"
+
+const char *argp_program_version = "ttatrace " TTATRACE_VERSION;
+const char *argp_program_bug_address = "https://github.com/ttatrace/ttatrace/issues";
+
+static const char doc[] =
+	"ttatrace -- trace workflow primitives in a running process with eBPF, no code change.\n"
+	"\n"
+	"Attaches an entry uprobe and an exit uretprobe to every function matching --probe,\n"
+	"pairs them in the kernel and prints one span tree per finished workflow.\n"
+	"\v"
+	"PROBE SPEC: [BINARY:]GLOB. BINARY is a path or a library name as it appears in\n"
+	"/proc/PID/maps ('libsqlite3' matches libsqlite3.so.0.8.6); without it the main\n"
+	"executable and every mapped library are searched. GLOB uses * ? [..].\n"
+	"\n"
+	"Examples:\n"
+	"  sudo ttatrace -p 1234 --probe 'tta_*'\n"
+	"  sudo ttatrace -p 1234 --probe 'libsqlite3:sqlite3_*' --format jsonl -o spans.jsonl\n"
+	"  sudo ttatrace --probe 'tta_*' --folded out.folded -- ./build/workflow-demo --iterations 100\n"
+	"  sudo ttatrace -p 1234 --probe 'tta_*' --otlp http://127.0.0.1:4318 --format none\n"
+	"  sudo ttatrace -p 1234 --probe 'tta_*' --duration 30 --svg workflow.svg\n"
+	"  ttatrace flamegraph out.folded > out.svg\n"
+	"\n"
+	"Subcommands:\n"
+	"  flamegraph   render a folded-stacks file as an interactive SVG (ttatrace flamegraph --help)\n"
+	"\n"
+	"Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE. Exit status: 0 ok, 1 runtime\n"
+	"error, 2 usage error.";
+
+static const char args_doc[] = "[-- CMD [ARGS...]]";
+
+enum {
+	OPT_PROBE = 'P',
+	OPT_FORMAT = 'f',
+	OPT_FOLDED = 1000,
+	OPT_SVG,
+	OPT_CRITICAL,
+	OPT_DURATION,
+	OPT_MAX_DEPTH,
+	OPT_RINGBUF,
+	OPT_DRAIN_MS,
+	OPT_TRACE_TIMEOUT,
+	OPT_NO_SUMMARY,
+	OPT_OTLP,
+};
+
+static const struct argp_option options[] = {
+	{ NULL, 0, NULL, 0, "Targets:", 1 },
+	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", 1 },
+	{ "probe", OPT_PROBE, "SPEC", 0, "Functions to trace: [BINARY:]GLOB (repeatable)", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "format", OPT_FORMAT, "FMT", 0,
+	  "tree (default), jsonl, otlp-json (OTLP/JSON lines, as the Collector's file exporter "
+	  "writes), or none",
+	  2 },
+	{ "otlp", OPT_OTLP, "URL", 0,
+	  "Export spans as OTLP/HTTP protobuf to URL (e.g. http://127.0.0.1:4318); the "
+	  "OTEL_EXPORTER_OTLP_* variables are honoured too",
+	  2 },
+	{ "output", 'o', "FILE", 0, "Write spans to FILE instead of stdout", 2 },
+	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (self time in us) at exit", 2 },
+	{ "svg", OPT_SVG, "FILE", 0, "Write an interactive flame graph SVG at exit", 2 },
+	{ "critical-path", OPT_CRITICAL, NULL, 0,
+	  "Folded/SVG: only the branch that bounded each fan-out keeps its time", 2 },
+	{ "no-summary", OPT_NO_SUMMARY, NULL, 0, "Do not print the summary at exit", 2 },
+	{ "verbose", 'v', NULL, 0, "More messages (-vv lists every attached probe)", 2 },
+	{ NULL, 0, NULL, 0, "Limits:", 3 },
+	{ "duration", OPT_DURATION, "SEC", 0, "Stop after SEC seconds (e.g. 30, 1.5, 500ms)", 3 },
+	{ "max-depth", OPT_MAX_DEPTH, "N", 0, "Nesting depth traced per thread (1-64, default 32)", 3 },
+	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, "Ring buffer size, power of two (default 16M)", 3 },
+	{ "drain-ms", OPT_DRAIN_MS, "MS", 0, "Drain the ring buffer every MS ms (default 100)", 3 },
+	{ "trace-timeout", OPT_TRACE_TIMEOUT, "SEC", 0,
+	  "Emit a trace whose root never finishes after SEC idle (default 30)", 3 },
+	{ 0 },
+};
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_duration_s(const char *s, double *out)
+{
+	double v, mul = 1;
+	char *end;
+
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || v < 0)
+		return -EINVAL;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		mul = 1;
+	else if (!strcmp(end, "ms"))
+		mul = 1e-3;
+	else if (!strcmp(end, "us"))
+		mul = 1e-6;
+	else if (!strcmp(end, "m"))
+		mul = 60;
+	else if (!strcmp(end, "h"))
+		mul = 3600;
+	else
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	if (!strcmp(end, "K") || !strcmp(end, "k"))
+		v <<= 10;
+	else if (!strcmp(end, "M"))
+		v <<= 20;
+	else if (!strcmp(end, "G"))
+		v <<= 30;
+	else if (*end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* One line on stderr and exit 2: argp_error would add a second "Try ..." line. */
+static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ttatrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see ttatrace --help)\n", stderr);
+	exit(2);
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct tt_opts *o = state->input;
+	uint64_t v;
+
+	switch (key) {
+	case 'p':
+		if (parse_u64(arg, 1, INT_MAX, &v))
+			usage_error("invalid PID '%s' (expected a positive integer)", arg);
+		if (o->n_pids == MAX_PIDS)
+			usage_error("too many -p (at most %d)", MAX_PIDS);
+		o->pids[o->n_pids++] = (pid_t)v;
+		break;
+	case OPT_PROBE:
+		if (o->n_specs == MAX_SPECS)
+			usage_error("too many --probe (at most %d)", MAX_SPECS);
+		o->specs[o->n_specs++] = arg;
+		break;
+	case OPT_FORMAT:
+		if (!strcmp(arg, "tree"))
+			o->format = FORMAT_TREE;
+		else if (!strcmp(arg, "jsonl"))
+			o->format = FORMAT_JSONL;
+		else if (!strcmp(arg, "otlp-json"))
+			o->format = FORMAT_OTLP_JSON;
+		else if (!strcmp(arg, "none"))
+			o->format = FORMAT_NONE;
+		else
+			usage_error("unknown --format '%s' (expected tree, jsonl, otlp-json or none)", arg);
+		break;
+	case OPT_OTLP:
+		o->otlp = arg;
+		break;
+	case 'o':
+		o->output = arg;
+		break;
+	case OPT_FOLDED:
+		o->folded = arg;
+		break;
+	case OPT_SVG:
+		o->svg = arg;
+		break;
+	case OPT_CRITICAL:
+		o->critical_path = true;
+		break;
+	case OPT_NO_SUMMARY:
+		o->quiet_summary = true;
+		break;
+	case 'v':
+		o->verbose++;
+		break;
+	case OPT_DURATION:
+		if (parse_duration_s(arg, &o->duration_s) || o->duration_s <= 0)
+			usage_error("invalid --duration '%s' (expected seconds, e.g. 30, 1.5, 500ms)", arg);
+		break;
+	case OPT_MAX_DEPTH:
+		if (parse_u64(arg, 1, TT_MAX_DEPTH, &v))
+			usage_error("invalid --max-depth '%s' (expected 1-%d)", arg, TT_MAX_DEPTH);
+		o->max_depth = v;
+		break;
+	case OPT_RINGBUF:
+		if (parse_size(arg, &v) || v < 4096 || v > (1ULL << 30) || (v & (v - 1)))
+			usage_error("invalid --ringbuf-size '%s' (a power of two, 4K-1G)", arg);
+		o->ringbuf_bytes = v;
+		break;
+	case OPT_DRAIN_MS:
+		if (parse_u64(arg, 1, 10000, &v))
+			usage_error("invalid --drain-ms '%s' (expected 1-10000)", arg);
+		o->drain_ms = v;
+		break;
+	case OPT_TRACE_TIMEOUT:
+		if (parse_duration_s(arg, &o->trace_timeout_s))
+			usage_error("invalid --trace-timeout '%s'", arg);
+		break;
+	case ARGP_KEY_ARGS:
+		o->cmd = state->argv + state->next;
+		o->cmd_argc = state->argc - state->next;
+		break;
+	case ARGP_KEY_ARG:
+		return ARGP_ERR_UNKNOWN;
+	case ARGP_KEY_END:
+		if (!o->n_pids && !o->cmd_argc)
+			usage_error("no target: give -p PID or -- CMD [ARGS]");
+		if (!o->n_specs)
+			usage_error("no --probe given: say which functions to trace, e.g. --probe 'tta_*'");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int cli__parse(int argc, char **argv, struct tt_opts *o)
+{
+	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
+
+	memset(o, 0, sizeof(*o));
+	o->format = FORMAT_TREE;
+	o->max_depth = TT_DEFAULT_MAX_DEPTH;
+	o->ringbuf_bytes = TT_DEFAULT_RINGBUF_BYTES;
+	o->drain_ms = 100;
+	o->trace_timeout_s = 30;
+	argp_err_exit_status = 2;
+	if (argp_parse(&argp, argc, argv, 0, NULL, o))
+		return -EINVAL;
+	return 0;
+}

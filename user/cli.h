@@ -1,0 +1,54 @@
+/* Command line: options of the tracing mode (the `flamegraph` subcommand parses
+ * its own). */
+#ifndef TT_CLI_H
+#define TT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MAX_PIDS 64
+#define MAX_SPECS 256
+
+enum out_format {
+	FORMAT_TREE,
+	FORMAT_JSONL,
+	FORMAT_OTLP_JSON,
+	FORMAT_NONE,
+};
+
+struct tt_opts {
+	pid_t pids[MAX_PIDS];
+	size_t n_pids;
+	const char *specs[MAX_SPECS];
+	size_t n_specs;
+	enum out_format format;
+	const char *output; /* NULL: stdout */
+	const char *folded;
+	const char *svg;
+	const char *otlp; /* --otlp URL */
+	bool critical_path;
+	double duration_s; /* 0: until stopped */
+	uint32_t max_depth;
+	uint64_t ringbuf_bytes;
+	uint32_t drain_ms;
+	double trace_timeout_s;
+	int verbose;
+	bool quiet_summary;
+	char **cmd; /* after --: launch this */
+	int cmd_argc;
+};
+
+/* Parses argv into o. Returns 0, or exits itself for --help/--version, or returns
+ * -EINVAL after printing one line "ttatrace: ..." on stderr. */
+int cli__parse(int argc, char **argv, struct tt_opts *o);
+
+/* Strict number parsing: whole string, range-checked. 0 or -EINVAL/-ERANGE. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* "1.5", "250ms", "2s", "1m" -> seconds; a bare number is seconds. */
+int parse_duration_s(const char *s, double *out);
+/* "16M", "1G", "65536" -> bytes */
+int parse_size(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,386 @@
+/* Function symbols of one ELF file (.symtab and .dynsym merged) and the file offsets that
+ * uprobes attach at, which is what the attach layer resolves catalogue globs against. */
+#include "elfsyms.h"
+#include "glob.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct elf_syms {
+	char *path;
+	struct elf_sym *syms;
+	size_t n;
+	char *names; /* every name, NUL-separated; syms[i].name points in here */
+};
+
+/* While loading, names are pool offsets because the pool moves as it grows. */
+struct raw_sym {
+	size_t name_off;
+	struct elf_sym sym;
+};
+
+struct loader {
+	struct raw_sym *raw;
+	size_t n, cap;
+	char *pool;
+	size_t pool_len, pool_cap;
+	GElf_Phdr *loads;
+	size_t n_loads;
+	const unsigned char *image; /* the whole file, if libelf has it mapped */
+	size_t image_len;
+	int fd;
+};
+
+static const unsigned char NOP5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+static int file_offset(const struct loader *ld, uint64_t vaddr, uint64_t *off)
+{
+	for (size_t i = 0; i < ld->n_loads; i++) {
+		const GElf_Phdr *ph = &ld->loads[i];
+
+		/* p_filesz, not p_memsz: an address in the zero-filled tail has no file bytes */
+		if (vaddr >= ph->p_vaddr && vaddr - ph->p_vaddr < ph->p_filesz) {
+			*off = vaddr - ph->p_vaddr + ph->p_offset;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static bool read_nop5(const struct loader *ld, uint64_t off)
+{
+	unsigned char buf[sizeof(NOP5)];
+
+	if (ld->image) {
+		if (off > ld->image_len || ld->image_len - off < sizeof(buf))
+			return false;
+		return memcmp(ld->image + off, NOP5, sizeof(NOP5)) == 0;
+	}
+	if (pread(ld->fd, buf, sizeof(buf), (off_t)off) != (ssize_t)sizeof(buf))
+		return false;
+	return memcmp(buf, NOP5, sizeof(NOP5)) == 0;
+}
+
+static int add_sym(struct loader *ld, const char *name, size_t len, const GElf_Sym *s,
+		   uint64_t off, bool dynsym)
+{
+	struct raw_sym *r;
+
+	if (ld->n == ld->cap) {
+		size_t cap = ld->cap ? ld->cap * 2 : 256;
+		struct raw_sym *p = realloc(ld->raw, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		ld->raw = p;
+		ld->cap = cap;
+	}
+	if (ld->pool_cap - ld->pool_len < len + 1) {
+		size_t cap = ld->pool_cap ? ld->pool_cap : 4096;
+		char *p;
+
+		while (cap - ld->pool_len < len + 1)
+			cap *= 2;
+		p = realloc(ld->pool, cap);
+		if (!p)
+			return -ENOMEM;
+		ld->pool = p;
+		ld->pool_cap = cap;
+	}
+	r = &ld->raw[ld->n++];
+	memset(r, 0, sizeof(*r));
+	r->name_off = ld->pool_len;
+	memcpy(ld->pool + ld->pool_len, name, len);
+	ld->pool[ld->pool_len + len] = '\0';
+	ld->pool_len += len + 1;
+	r->sym.addr = s->st_value;
+	r->sym.offset = off;
+	r->sym.size = s->st_size;
+	r->sym.nop5 = read_nop5(ld, off);
+	r->sym.from_dynsym = dynsym;
+	r->sym.from_symtab = !dynsym;
+	return 0;
+}
+
+static int load_table(struct loader *ld, Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	bool dynsym = sh->sh_type == SHT_DYNSYM;
+	Elf_Data *data = elf_getdata(scn, NULL);
+	size_t count;
+
+	/* a truncated or SHT_NOBITS table (separate debug files) has nothing to offer */
+	if (!data || !data->d_buf || sh->sh_entsize == 0)
+		return 0;
+	count = data->d_size / sh->sh_entsize;
+	for (size_t i = 1; i < count; i++) {
+		GElf_Sym s;
+		const char *name;
+		uint64_t off;
+		int type, err;
+
+		if (!gelf_getsym(data, (int)i, &s))
+			continue;
+		type = GELF_ST_TYPE(s.st_info);
+		if (type != STT_FUNC && type != STT_GNU_IFUNC)
+			continue;
+		if (s.st_shndx == SHN_UNDEF || s.st_value == 0)
+			continue;
+		name = elf_strptr(elf, sh->sh_link, s.st_name);
+		if (!name)
+			continue;
+		/* "memcpy@@GLIBC_2.14" in .symtab: callers match on the bare name */
+		size_t len = strcspn(name, "@");
+		if (len == 0)
+			continue;
+		if (file_offset(ld, s.st_value, &off))
+			continue;
+		err = add_sym(ld, name, len, &s, off, dynsym);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct elf_sym *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+/* Turns the loader's raw entries into the sorted, merged table of syms. */
+static int finish(struct loader *ld, struct elf_syms *syms)
+{
+	struct elf_sym *out;
+	size_t n = 0;
+
+	out = calloc(ld->n ? ld->n : 1, sizeof(*out));
+	if (!out)
+		return -ENOMEM;
+	for (size_t i = 0; i < ld->n; i++) {
+		out[i] = ld->raw[i].sym;
+		out[i].name = ld->pool + ld->raw[i].name_off;
+	}
+	qsort(out, ld->n, sizeof(*out), sym_cmp);
+	for (size_t i = 0; i < ld->n; i++) {
+		if (n && sym_cmp(&out[n - 1], &out[i]) == 0) {
+			struct elf_sym *prev = &out[n - 1];
+
+			prev->from_dynsym |= out[i].from_dynsym;
+			prev->from_symtab |= out[i].from_symtab;
+			if (out[i].size > prev->size)
+				prev->size = out[i].size;
+			continue;
+		}
+		out[n++] = out[i];
+	}
+	syms->syms = out;
+	syms->n = n;
+	syms->names = ld->pool;
+	ld->pool = NULL;
+	return 0;
+}
+
+struct elf_syms *elf_syms__open(const char *path)
+{
+	struct loader ld = { .fd = -1 };
+	struct elf_syms *syms = NULL;
+	Elf *elf = NULL;
+	Elf_Scn *scn = NULL;
+	bool have_table = false;
+	struct stat st;
+	size_t phnum;
+	int err = 0;
+
+	if (!path || !*path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	ld.fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (ld.fd < 0) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (fstat(ld.fd, &st)) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = -EISDIR;
+		goto cleanup;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		err = -ENOTSUP;
+		goto cleanup;
+	}
+	elf = elf_begin(ld.fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	if (elf_getphdrnum(elf, &phnum)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	ld.loads = calloc(phnum ? phnum : 1, sizeof(*ld.loads));
+	if (!ld.loads) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			ld.loads[ld.n_loads++] = ph;
+	}
+	ld.image = (const unsigned char *)elf_rawfile(elf, &ld.image_len);
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
+			continue;
+		have_table = true;
+		err = load_table(&ld, elf, scn, &sh);
+		if (err)
+			goto cleanup;
+	}
+	if (!have_table) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+
+	syms = calloc(1, sizeof(*syms));
+	if (!syms) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	syms->path = strdup(path);
+	if (!syms->path) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = finish(&ld, syms);
+
+cleanup:
+	free(ld.raw);
+	free(ld.pool);
+	free(ld.loads);
+	elf_end(elf);
+	if (ld.fd >= 0)
+		close(ld.fd);
+	if (err) {
+		elf_syms__free(syms);
+		errno = -err;
+		return NULL;
+	}
+	return syms;
+}
+
+void elf_syms__free(struct elf_syms *syms)
+{
+	if (!syms)
+		return;
+	free(syms->syms);
+	free(syms->names);
+	free(syms->path);
+	free(syms);
+}
+
+size_t elf_syms__count(const struct elf_syms *syms)
+{
+	return syms ? syms->n : 0;
+}
+
+const struct elf_sym *elf_syms__get(const struct elf_syms *syms, size_t i)
+{
+	if (!syms || i >= syms->n)
+		return NULL;
+	return &syms->syms[i];
+}
+
+const char *elf_syms__path(const struct elf_syms *syms)
+{
+	return syms ? syms->path : NULL;
+}
+
+/* Index of the first symbol whose name is >= name. */
+static size_t lower_bound(const struct elf_syms *syms, const char *name)
+{
+	size_t lo = 0, hi = syms->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(syms->syms[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int elf_syms__match(const struct elf_syms *syms, const char *glob,
+		    int (*cb)(const struct elf_sym *sym, void *ctx), void *ctx)
+{
+	bool literal;
+	size_t i, end;
+	int err, cnt = 0;
+
+	if (!syms)
+		return -EINVAL;
+	err = glob_validate(glob);
+	if (err)
+		return err;
+	literal = glob_is_literal(glob);
+	i = literal ? lower_bound(syms, glob) : 0;
+	end = syms->n;
+	for (; i < end; i++) {
+		const struct elf_sym *s = &syms->syms[i];
+
+		if (literal) {
+			if (strcmp(s->name, glob) != 0)
+				break;
+		} else if (!glob_match(glob, s->name)) {
+			continue;
+		}
+		if (cb) {
+			err = cb(s, ctx);
+			if (err < 0)
+				return err;
+		}
+		cnt++;
+	}
+	return cnt;
+}
+
+bool elf_syms__is_elf_file(const char *path)
+{
+	unsigned char magic[SELFMAG];
+	ssize_t n;
+	int fd;
+
+	if (!path)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = pread(fd, magic, sizeof(magic), 0);
+	close(fd);
+	return n == (ssize_t)sizeof(magic) && memcmp(magic, ELFMAG, SELFMAG) == 0;
+}

@@ -1,0 +1,222 @@
+/* Probe table storage and detach order. */
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "probes.h"
+#include "ttatrace.h"
+
+struct multi_link {
+	pid_t pid;
+	int entry_fd, exit_fd;
+};
+
+struct probe_table {
+	struct tt_probe **v;
+	uint32_t n, cap;
+	struct multi_link *ml;
+	size_t n_ml;
+};
+
+struct probe_table *probe_table__new(void)
+{
+	return calloc(1, sizeof(struct probe_table));
+}
+
+static void probe_free(struct tt_probe *p)
+{
+	if (!p)
+		return;
+	bpf_link__destroy(p->entry);
+	bpf_link__destroy(p->exit);
+	free(p->binary_path);
+	free(p->binary_name);
+	free(p->symbol);
+	free(p->label);
+	free(p);
+}
+
+void probe_table__free(struct probe_table *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return;
+	probe_table__detach_all(t);
+	for (i = 0; i < t->n; i++)
+		probe_free(t->v[i]);
+	free(t->v);
+	free(t->ml);
+	free(t);
+}
+
+struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *binary_path,
+				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5)
+{
+	struct tt_probe *p;
+	const char *base;
+
+	if (t->n >= TT_MAX_PROBES) {
+		errno = E2BIG;
+		return NULL;
+	}
+	if (t->n == t->cap) {
+		uint32_t ncap = t->cap ? t->cap * 2 : 64;
+		struct tt_probe **nv = realloc(t->v, ncap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		t->v = nv;
+		t->cap = ncap;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	base = strrchr(binary_path, '/');
+	base = base ? base + 1 : binary_path;
+	p->id = t->n;
+	p->pid = pid;
+	p->binary_path = strdup(binary_path);
+	p->binary_name = strdup(base);
+	p->symbol = strdup(symbol);
+	if (!p->binary_path || !p->binary_name || !p->symbol ||
+	    asprintf(&p->label, "%s:%s", base, symbol) < 0) {
+		p->label = NULL;
+		probe_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->name = p->symbol;
+	p->kind = "step";
+	p->offset = offset;
+	p->addr = addr;
+	p->nop5 = nop5;
+	t->v[t->n++] = p;
+	return p;
+}
+
+struct tt_probe *probe_table__get(const struct probe_table *t, uint32_t id)
+{
+	return id < t->n ? t->v[id] : NULL;
+}
+
+uint32_t probe_table__count(const struct probe_table *t)
+{
+	return t->n;
+}
+
+struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const char *binary_path,
+				   uint64_t offset)
+{
+	uint32_t i;
+
+	for (i = 0; i < t->n; i++) {
+		struct tt_probe *p = t->v[i];
+
+		if (p->pid == pid && p->offset == offset && !strcmp(p->binary_path, binary_path))
+			return p;
+	}
+	return NULL;
+}
+
+/* Closing a uprobe perf event waits for an SRCU grace period in the kernel
+ * (~100 ms here): one at a time, a thousand probes take minutes to detach.
+ * Concurrent closes share grace periods, so detach from a pool of threads. */
+#define DETACH_THREADS 32
+
+struct detach_job {
+	struct probe_table *t;
+	pid_t pid;
+	bool entries; /* entries pass, then exits pass */
+	uint32_t next; /* shared cursor */
+	pthread_mutex_t lock;
+};
+
+static void *detach_worker(void *arg)
+{
+	struct detach_job *j = arg;
+
+	for (;;) {
+		struct tt_probe *p;
+		struct bpf_link **l;
+		uint32_t i;
+
+		pthread_mutex_lock(&j->lock);
+		i = j->next++;
+		pthread_mutex_unlock(&j->lock);
+		if (i >= j->t->n)
+			return NULL;
+		p = j->t->v[i];
+		if (j->pid && p->pid != j->pid)
+			continue;
+		l = j->entries ? &p->entry : &p->exit;
+		bpf_link__destroy(*l);
+		*l = NULL;
+	}
+}
+
+static void detach_pass(struct probe_table *t, pid_t pid, bool entries)
+{
+	struct detach_job j = { .t = t, .pid = pid, .entries = entries };
+	pthread_t th[DETACH_THREADS];
+	int n = 0, i;
+	uint32_t k, links = 0;
+
+	for (k = 0; k < t->n; k++)
+		if ((!pid || t->v[k]->pid == pid) && (entries ? t->v[k]->entry : t->v[k]->exit))
+			links++;
+	if (!links)
+		return;
+	pthread_mutex_init(&j.lock, NULL);
+	for (i = 0; i < DETACH_THREADS && (uint32_t)i < links; i++) {
+		if (pthread_create(&th[n], NULL, detach_worker, &j))
+			break;
+		n++;
+	}
+	detach_worker(&j); /* also works alone if no thread could start */
+	for (i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
+	pthread_mutex_destroy(&j.lock);
+}
+
+int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd)
+{
+	struct multi_link *nm = realloc(t->ml, (t->n_ml + 1) * sizeof(*nm));
+
+	if (!nm)
+		return -ENOMEM;
+	t->ml = nm;
+	t->ml[t->n_ml++] = (struct multi_link){ pid, entry_fd, exit_fd };
+	return 0;
+}
+
+static void close_multi(struct probe_table *t, pid_t pid, bool entries)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_ml; i++) {
+		int *fd = entries ? &t->ml[i].entry_fd : &t->ml[i].exit_fd;
+
+		if ((pid && t->ml[i].pid != pid) || *fd < 0)
+			continue;
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+void probe_table__detach_pid(struct probe_table *t, pid_t pid)
+{
+	/* entries first: no new span starts while exits are still being paired */
+	close_multi(t, pid, true);
+	detach_pass(t, pid, true);
+	close_multi(t, pid, false);
+	detach_pass(t, pid, false);
+}
+
+void probe_table__detach_all(struct probe_table *t)
+{
+	probe_table__detach_pid(t, 0);
+}

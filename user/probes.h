@@ -1,0 +1,52 @@
+/* The probe table: one entry per attached function (process, binary, symbol).
+ * A probe's id is the BPF cookie of its uprobe and uretprobe, so every record
+ * the kernel sends names the probe it came from. */
+#ifndef TT_PROBES_H
+#define TT_PROBES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct bpf_link;
+
+struct tt_probe {
+	uint32_t id;
+	pid_t pid;
+	char *binary_path; /* as mapped in the process */
+	char *binary_name; /* basename of binary_path */
+	char *symbol;
+	char *label; /* "binary_name:symbol" */
+	const char *name; /* span name: the symbol unless a catalogue renames it */
+	const char *kind; /* primitive kind, "step" by default */
+	uint64_t offset; /* file offset of the entry */
+	uint64_t addr; /* st_value */
+	bool nop5;
+	struct bpf_link *entry;
+	struct bpf_link *exit;
+	/* summary, from received spans */
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t max_ns;
+};
+
+struct probe_table;
+
+struct probe_table *probe_table__new(void);
+void probe_table__free(struct probe_table *t); /* destroys links too */
+/* Adds a probe (copies the strings); NULL + errno on failure. */
+struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *binary_path,
+				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5);
+struct tt_probe *probe_table__get(const struct probe_table *t, uint32_t id);
+uint32_t probe_table__count(const struct probe_table *t);
+/* Finds an existing probe of pid at (binary_path, offset), NULL if none. */
+struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const char *binary_path,
+				   uint64_t offset);
+/* Records a uprobe_multi link pair owning a group of probes of pid (fds are closed
+ * at detach, entry first). 0 or -ENOMEM. */
+int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd);
+/* Destroys the BPF links of every probe of pid (entries first). */
+void probe_table__detach_pid(struct probe_table *t, pid_t pid);
+void probe_table__detach_all(struct probe_table *t);
+
+#endif

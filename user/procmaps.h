@@ -1,0 +1,43 @@
+/* The executable files a running process has mapped (/proc/PID/maps), i.e. where its code lives
+ * and so which ELF files can carry uprobes for it. */
+#ifndef TT_PROCMAPS_H
+#define TT_PROCMAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_module {
+	char *path; /* as in /proc/PID/maps, i.e. in the target's mount namespace */
+	char *open_path; /* /proc/PID/root<path>, or /proc/PID/exe for the main binary: opens the
+			  * right file from any mount namespace */
+	uint64_t inode;
+	uint32_t dev_major, dev_minor;
+	bool is_main; /* the process's main executable */
+};
+
+/*
+ * File-backed modules with at least one executable mapping, one entry per (dev, inode), in
+ * order of first appearance except that the main executable (if mapped) comes first. Deleted
+ * files, anonymous and special mappings ([vdso], [heap], memfd, ...) are left out.
+ * 0 and a malloc'd array (free with procmaps__free), or -ESRCH no such process, -EACCES /
+ * -EPERM not allowed to read its maps, -EINVAL bad arguments, other negative errnos.
+ */
+int procmaps__read(pid_t pid, struct proc_module **mods, size_t *n);
+void procmaps__free(struct proc_module *mods, size_t n);
+
+/*
+ * Whether a user's module spec names path.
+ * - spec with a '/': path is exactly spec, or both exist here and are the same file (stat).
+ * - otherwise spec is a name: the basename of path equals spec, or starts with spec followed
+ *   by '.' or '-'. So "libc" matches libc.so.6 and libc-2.31.so but not libcurl.so.4, and
+ *   "libsqlite3" matches libsqlite3.so.0.8.6; "python3.11" matches /usr/bin/python3.11.
+ */
+bool procmaps__name_matches(const char *spec, const char *path);
+
+/* readlink of /proc/PID/exe into buf, NUL-terminated. 0, -ESRCH no such process, -ENOENT no
+ * executable (kernel thread), -ENAMETOOLONG buf too small, -EACCES/-EPERM, -EINVAL. */
+int procmaps__exe_path(pid_t pid, char *buf, size_t len);
+
+#endif /* TT_PROCMAPS_H */

@@ -1,0 +1,115 @@
+/* Exit summary. Per-function lines aggregate every process that mapped the same
+ * binary:symbol. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outputs.h"
+#include "probes.h"
+#include "summary.h"
+
+static int sum_trace(struct tt_sink *s, const struct tt_trace *t)
+{
+	struct probe_table *pt = s->ctx;
+	size_t i;
+
+	for (i = 0; i < t->n_spans; i++) {
+		const struct tt_span *sp = t->spans[i];
+		struct tt_probe *p = probe_table__get(pt, sp->probe_id);
+		uint64_t d = tt_span__duration_ns(sp);
+
+		if (!p)
+			continue;
+		p->count++;
+		p->sum_ns += d;
+		if (d > p->max_ns)
+			p->max_ns = d;
+	}
+	return 0;
+}
+
+static int sum_close(struct tt_sink *s)
+{
+	free(s);
+	return 0;
+}
+
+struct tt_sink *summary_sink__new(struct probe_table *pt)
+{
+	struct tt_sink *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->name = "summary";
+	s->trace = sum_trace;
+	s->close = sum_close;
+	s->ctx = pt;
+	return s;
+}
+
+struct row {
+	const char *label;
+	uint64_t count, sum_ns, max_ns;
+};
+
+static int cmp_row(const void *a, const void *b)
+{
+	return strcmp(((const struct row *)a)->label, ((const struct row *)b)->label);
+}
+
+uint64_t summary__drops(const struct tt_kstats *ks, const struct assembler_stats *as)
+{
+	return ks->rb_reserve_fail + ks->stack_overflow + ks->exit_no_entry + ks->unwound +
+	       ks->storage_fail + as->bad_records;
+}
+
+void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
+		    const struct assembler_stats *as, const struct run_totals *rt)
+{
+	uint32_t n = probe_table__count(pt), i;
+	struct row *rows = calloc(n ? n : 1, sizeof(*rows));
+	size_t nr = 0, j;
+	char mean[32], max[32];
+
+	fprintf(f, "\nttatrace: %.1f s, %zu probes attached%s", rt->elapsed_s, rt->probes_attached,
+		rt->probes_failed ? "" : "\n");
+	if (rt->probes_failed)
+		fprintf(f, " (%zu could not be attached)\n", rt->probes_failed);
+	fprintf(f, "ttatrace: spans: %" PRIu64 " seen, %" PRIu64 " printed; traces: %" PRIu64
+		   " (%" PRIu64 " incomplete)\n",
+		as->records, rt->sink_spans_printed, as->traces, as->traces_incomplete);
+	fprintf(f,
+		"ttatrace: drops: ring buffer full %llu, stack deeper than --max-depth %llu"
+		", exits without entry %llu, frames unwound without exit %llu"
+		", no thread storage %llu, malformed records %" PRIu64 "\n",
+		ks->rb_reserve_fail, ks->stack_overflow, ks->exit_no_entry, ks->unwound, ks->storage_fail,
+		as->bad_records);
+	if (!rows)
+		return;
+	for (i = 0; i < n; i++) {
+		struct tt_probe *p = probe_table__get(pt, i);
+
+		for (j = 0; j < nr; j++)
+			if (!strcmp(rows[j].label, p->label))
+				break;
+		if (j == nr) {
+			rows[nr].label = p->label;
+			nr++;
+		}
+		rows[j].count += p->count;
+		rows[j].sum_ns += p->sum_ns;
+		if (p->max_ns > rows[j].max_ns)
+			rows[j].max_ns = p->max_ns;
+	}
+	qsort(rows, nr, sizeof(*rows), cmp_row);
+	fprintf(f, "%-48s %10s %12s %12s\n", "function", "count", "mean", "max");
+	for (j = 0; j < nr; j++) {
+		if (!rows[j].count)
+			continue;
+		fprintf(f, "%-48s %10" PRIu64 " %12s %12s\n", rows[j].label, rows[j].count,
+			fmt_duration(rows[j].sum_ns / rows[j].count, mean, sizeof(mean)),
+			fmt_duration(rows[j].max_ns, max, sizeof(max)));
+	}
+	free(rows);
+}
