@@ -13,26 +13,47 @@ trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null || true' EXIT
 TARGET=$(realpath "$BUILD/bench-target")
 
 # file offset of bench_target: st_value mapped through its PT_LOAD segment
-addr=$(nm "$TARGET" | awk '$3 == "bench_target" {print $1}')
-OFF=$(readelf -lW "$TARGET" | awk -v a=$((16#$addr)) '$1 == "LOAD" {
-	off = strtonum($2); va = strtonum($3); sz = strtonum($5)
-	if (a >= va && a < va + sz) { printf "0x%x\n", a - va + off; exit } }')
+OFF=$(python3 - "$TARGET" <<'PY'
+import subprocess, sys
+path = sys.argv[1]
+addr = next(int(l.split()[0], 16) for l in subprocess.run(["nm", path], capture_output=True,
+            text=True).stdout.splitlines() if l.endswith(" bench_target"))
+for l in subprocess.run(["readelf", "-lW", path], capture_output=True, text=True).stdout.splitlines():
+    f = l.split()
+    if f and f[0] == "LOAD":
+        off, va, filesz = int(f[1], 16), int(f[2], 16), int(f[4], 16)
+        if va <= addr < va + filesz:
+            print(hex(addr - va + off))
+            break
+PY
+)
+# wait_grep FILE PATTERN: until FILE holds PATTERN; fails after 30 s showing FILE
+wait_grep() {
+	local i
+	for ((i = 0; i < 3000; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "bench: timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2
+	exit 1
+}
 
 run_phase() { # $1: none|floor|ttatrace ; prints ns/call
 	local mode=$1 gate="$T/gate" tpid=""
 	rm -f "$gate"
 	"$TARGET" "$CALLS" "$gate" >"$T/out" 2>"$T/err" &
 	local pid=$!
-	while ! grep -q waiting "$T/err" 2>/dev/null; do sleep 0.01; done
+	wait_grep "$T/err" waiting
 	case $mode in
 	floor)
 		"$BUILD/bench-floor" $pid "$TARGET" "$OFF" 2>"$T/aerr" &
 		tpid=$!
-		while ! grep -q attached "$T/aerr" 2>/dev/null; do sleep 0.01; done ;;
+		wait_grep "$T/aerr" attached ;;
 	ttatrace)
 		"$BUILD/ttatrace" -p $pid --probe bench_target --format jsonl -o /dev/null 2>"$T/aerr" &
 		tpid=$!
-		while ! grep -q "probes attached" "$T/aerr" 2>/dev/null; do sleep 0.01; done ;;
+		wait_grep "$T/aerr" "probes attached" ;;
 	esac
 	touch "$gate"
 	wait $pid
