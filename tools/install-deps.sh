@@ -10,9 +10,14 @@ PKGS=(
 	libcmocka-dev libyaml-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	libprotobuf-c-dev protobuf-c-compiler
-	binutils python3 sqlite3 libsqlite3-0 libc6-dev
-	nodejs npm chromium
+	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl
 )
+
+# Test tools wanted as commands: a machine may already have them from elsewhere
+# (e.g. a nodejs build that bundles npm and conflicts with Debian's npm package).
+command -v node >/dev/null 2>&1 || PKGS+=(nodejs)
+command -v npm >/dev/null 2>&1 || PKGS+=(npm)
+command -v chromium >/dev/null 2>&1 || PKGS+=(chromium)
 
 # Ubuntu ships bpftool inside linux-tools; Debian has its own package.
 if ! apt-cache show bpftool >/dev/null 2>&1; then

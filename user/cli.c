@@ -11,7 +11,7 @@
 #include "cli.h"
 #include "ttatrace.h"
 
-const char *argp_program_version = "ttatrace " TTATRACE_VERSION;
+static const char version[] = "ttatrace " TTATRACE_VERSION;
 const char *argp_program_bug_address = "https://github.com/ttatrace/ttatrace/issues";
 
 static const char doc[] =
@@ -53,6 +53,7 @@ enum {
 	OPT_TRACE_TIMEOUT,
 	OPT_NO_SUMMARY,
 	OPT_OTLP,
+	OPT_USAGE,
 };
 
 static const struct argp_option options[] = {
@@ -75,6 +76,9 @@ static const struct argp_option options[] = {
 	  "Folded/SVG: only the branch that bounded each fan-out keeps its time", 2 },
 	{ "no-summary", OPT_NO_SUMMARY, NULL, 0, "Do not print the summary at exit", 2 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv lists every attached probe)", 2 },
+	{ "help", '?', NULL, 0, "Show this help", -1 },
+	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
+	{ "version", 'V', NULL, 0, "Print the version", -1 },
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop after SEC seconds (e.g. 30, 1.5, 500ms)", 3 },
 	{ "max-depth", OPT_MAX_DEPTH, "N", 0, "Nesting depth traced per thread (1-64, default 32)", 3 },
@@ -90,7 +94,8 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-' || *s == '+')
+	/* strtoull skips blanks and takes a sign: only digits may start a number */
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 0);
@@ -109,11 +114,12 @@ int parse_duration_s(const char *s, double *out)
 	double v, mul = 1;
 	char *end;
 
-	if (!s || !*s)
+	/* digits or '.' first: no blanks, signs, "nan" or "inf" */
+	if (!s || ((*s < '0' || *s > '9') && *s != '.'))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v < 0)
+	if (errno || end == s || !(v >= 0))
 		return -EINVAL;
 	if (!strcmp(end, "") || !strcmp(end, "s"))
 		mul = 1;
@@ -136,20 +142,25 @@ int parse_size(const char *s, uint64_t *out)
 	unsigned long long v;
 	char *end;
 
-	if (!s || !*s || *s == '-')
+	int shift = 0;
+
+	if (!s || *s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
 	if (!strcmp(end, "K") || !strcmp(end, "k"))
-		v <<= 10;
+		shift = 10;
 	else if (!strcmp(end, "M"))
-		v <<= 20;
+		shift = 20;
 	else if (!strcmp(end, "G"))
-		v <<= 30;
+		shift = 30;
 	else if (*end)
 		return -EINVAL;
+	if (v > (~0ULL >> shift))
+		return -ERANGE;
+	v <<= shift;
 	*out = v;
 	return 0;
 }
@@ -166,6 +177,8 @@ static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const ch
 	fputs(" (see ttatrace --help)\n", stderr);
 	exit(2);
 }
+
+static FILE *argp_errs;
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -241,6 +254,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_duration_s(arg, &o->trace_timeout_s))
 			usage_error("invalid --trace-timeout '%s'", arg);
 		break;
+	case ARGP_KEY_INIT:
+		/* argp's own errors (unknown option, missing argument) go to a buffer:
+		 * cli__parse prints their first line only */
+		state->err_stream = argp_errs;
+		break;
+	case '?':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP & ~ARGP_HELP_EXIT_OK);
+		exit(0);
+	case 'V':
+		printf("%s\n", version);
+		exit(0);
+	case OPT_USAGE:
+		argp_state_help(state, stdout, ARGP_HELP_USAGE);
+		exit(0);
 	case ARGP_KEY_ARGS:
 		o->cmd = state->argv + state->next;
 		o->cmd_argc = state->argc - state->next;
@@ -270,7 +297,29 @@ int cli__parse(int argc, char **argv, struct tt_opts *o)
 	o->drain_ms = 100;
 	o->trace_timeout_s = 30;
 	argp_err_exit_status = 2;
-	if (argp_parse(&argp, argc, argv, 0, NULL, o))
-		return -EINVAL;
+	char *buf = NULL, *nl, *saved_name;
+	size_t len = 0;
+	int err;
+
+	argp_errs = open_memstream(&buf, &len);
+	if (!argp_errs)
+		return -ENOMEM;
+	/* getopt prints unknown options itself, prefixed with argv[0] */
+	saved_name = argv[0];
+	argv[0] = (char *)"ttatrace";
+	err = argp_parse(&argp, argc, argv, ARGP_NO_EXIT | ARGP_NO_HELP, NULL, o);
+	argv[0] = saved_name;
+	fclose(argp_errs);
+	argp_errs = NULL;
+	/* argp adds "Try `ttatrace --help'..." after getopt's line: keep one line */
+	if (err && buf && *buf && strncmp(buf, "Try", 3)) {
+		nl = strchr(buf, '\n');
+		if (nl)
+			*nl = '\0';
+		fprintf(stderr, "%s (see ttatrace --help)\n", buf);
+	}
+	free(buf);
+	if (err)
+		exit(2);
 	return 0;
 }

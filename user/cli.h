@@ -40,8 +40,8 @@ struct tt_opts {
 	int cmd_argc;
 };
 
-/* Parses argv into o. Returns 0, or exits itself for --help/--version, or returns
- * -EINVAL after printing one line "ttatrace: ..." on stderr. */
+/* Parses argv into o. Returns 0; exits 0 after --help/--version/--usage; on a usage
+ * error prints one line "ttatrace: ..." on stderr and exits 2. */
 int cli__parse(int argc, char **argv, struct tt_opts *o);
 
 /* Strict number parsing: whole string, range-checked. 0 or -EINVAL/-ERANGE. */
