@@ -80,4 +80,4 @@ printf "%-28s %10s ns/call\n" "untraced" "${res[none]}"
 printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
 printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
 awk -v f="${res[floor]}" -v t="${res[ttatrace]}" -v u="${res[none]}" \
-	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor's %.0f)\n", t / f, t - f, f - u}'
+	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor, which adds %.0f)\n", t / f, t - f, f - u}'
