@@ -31,7 +31,7 @@ CFLAGS_COMMON := -g $(OPT) -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 CFLAGS ?=
 USER_CFLAGS := $(CFLAGS_COMMON) $(SAN) $(CFLAGS)
 # Libraries ttatrace links; the README says why each one is there.
-USER_LIBS := -lbpf -lelf -lz -lpthread -lm
+USER_LIBS := -lbpf -lelf -lz -lpthread -lm -lmicrohttpd
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

@@ -48,6 +48,15 @@ struct {
 	__type(value, struct tt_kstats);
 } kstats SEC(".maps");
 
+/* Per-probe counters and latency histogram, indexed by probe id; userspace may
+ * resize it before load (hist__size_maps). Per-CPU, so updates need no atomics. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TT_HIST_DEFAULT_PROBES);
+	__type(key, __u32);
+	__type(value, struct tt_hist);
+} hists SEC(".maps");
+
 /* libbpf 1.1 has no BPF_UPROBE: BPF_KPROBE reads the same pt_regs. */
 /* On x86-64 the call pushed the return address: at the uretprobe the stack
  * pointer is 8 bytes above the one seen at entry. On arm64 it is unchanged. */
@@ -64,6 +73,29 @@ static __always_inline struct tt_kstats *stats(void)
 	return bpf_map_lookup_elem(&kstats, &zero);
 }
 
+/* Counts one paired exit. A global (not inlined) function: the verifier checks it
+ * once on its own instead of once per frame-matching path of on_exit, whose
+ * product with the bucket arithmetic's branches exceeds the 1M-insn limit. */
+__noinline int tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
+{
+	struct tt_hist *h = bpf_map_lookup_elem(&hists, &probe_id);
+	__u32 b;
+
+	if (!h)
+		return 0;
+	b = tt_hist_bucket(dur);
+	h->calls++;
+	h->sum_ns += dur;
+	if (dur > h->max_ns)
+		h->max_ns = dur;
+	if (ret < 0)
+		h->errors++;
+	h->inflight--;
+	if (b < TT_HIST_NBUCKETS)
+		h->buckets[b]++;
+	return 0;
+}
+
 static __always_inline __u64 new_span_id(void)
 {
 	__u64 id = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
@@ -77,6 +109,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	struct tt_kstats *st = stats();
 	struct tt_stack *stk;
 	struct tt_frame *f;
+	struct tt_hist *h;
 	__u32 d;
 
 	if (st)
@@ -101,6 +134,9 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	if (d == 0)
 		stk->trace_key = f->span_id;
 	stk->depth = d + 1;
+	h = bpf_map_lookup_elem(&hists, &f->probe_id);
+	if (h)
+		h->inflight++;
 	/* last, so the span's own bookkeeping is not inside its time */
 	f->start_ns = bpf_ktime_get_ns();
 	return 0;
@@ -159,6 +195,9 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		return 0;
 	f = &stk->frames[match];
 	stk->depth = match;
+
+	/* counted before the ring buffer so a full ring loses spans, never counts */
+	tt_hist_exit(probe_id, now - f->start_ns, (int)ret);
 
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {

@@ -61,4 +61,76 @@ struct tt_kstats {
 	__u64 wakeups; /* forced consumer wakeups (fill threshold crossed) */
 };
 
+/* Per-probe latency histograms, kept in the kernel for every paired call (they do
+ * not depend on the ring buffer). Log-linear buckets: durations below
+ * TT_HIST_SUB (16 ns) get one bucket per nanosecond; above, every power of two
+ * [2^m, 2^(m+1)) is split into TT_HIST_SUB equal sub-buckets. A bucket is at most
+ * 1/16 of its lower bound wide, so its upper bound overstates any value in it by
+ * < 6.25% and its midpoint misses any value in it by <= 3.125%. Durations at or
+ * above 2^TT_HIST_MAX_LOG2 ns (~18 min) land in the last bucket. */
+#define TT_HIST_SUB_BITS 4
+#define TT_HIST_SUB (1u << TT_HIST_SUB_BITS)
+#define TT_HIST_MAX_LOG2 40
+#define TT_HIST_NBUCKETS ((TT_HIST_MAX_LOG2 - TT_HIST_SUB_BITS + 1) * TT_HIST_SUB)
+/* Probes with a histogram unless userspace resizes the map before load
+ * (hist__size_maps); probe ids at or past it are not counted. */
+#define TT_HIST_DEFAULT_PROBES 512
+
+/* One probe's counters on one CPU. Summing over CPUs gives the totals; inflight
+ * may be negative on a CPU (entry and exit ran on different CPUs). */
+struct tt_hist {
+	__u64 calls; /* paired exits */
+	__u64 errors; /* paired exits whose return value, as a 32-bit int, was < 0 */
+	__u64 sum_ns;
+	__u64 max_ns;
+	__s64 inflight; /* frames pushed minus frames paired */
+	__u64 _pad;
+	__u64 buckets[TT_HIST_NBUCKETS];
+};
+
+/* Index of the highest set bit of v (v != 0); branches only, no loop, so the
+ * verifier sees a straight line. */
+static inline __u32 tt_hist_log2(__u64 v)
+{
+	__u32 r = 0;
+
+	if (v >> 32) {
+		v >>= 32;
+		r += 32;
+	}
+	if (v >> 16) {
+		v >>= 16;
+		r += 16;
+	}
+	if (v >> 8) {
+		v >>= 8;
+		r += 8;
+	}
+	if (v >> 4) {
+		v >>= 4;
+		r += 4;
+	}
+	if (v >> 2) {
+		v >>= 2;
+		r += 2;
+	}
+	if (v >> 1)
+		r += 1;
+	return r;
+}
+
+/* The bucket of a duration; the kernel and userspace both use this function. */
+static inline __u32 tt_hist_bucket(__u64 ns)
+{
+	__u32 m;
+
+	if (ns < TT_HIST_SUB)
+		return (__u32)ns;
+	if (ns >= (1ULL << TT_HIST_MAX_LOG2))
+		return TT_HIST_NBUCKETS - 1;
+	m = tt_hist_log2(ns);
+	return (m - TT_HIST_SUB_BITS + 1) * TT_HIST_SUB +
+	       (__u32)((ns >> (m - TT_HIST_SUB_BITS)) & (TT_HIST_SUB - 1));
+}
+
 #endif /* TTATRACE_H */

@@ -29,6 +29,7 @@ static const char doc[] =
 	"  sudo ttatrace -p 1234 --probe 'libsqlite3:sqlite3_*' --format jsonl -o spans.jsonl\n"
 	"  sudo ttatrace --probe 'tta_*' --folded out.folded -- ./build/workflow-demo --iterations 100\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --otlp http://127.0.0.1:4318 --format none\n"
+	"  sudo ttatrace -p 1234 --probe 'tta_*' --metrics-addr :9464 --format none\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --duration 30 --svg workflow.svg\n"
 	"  ttatrace flamegraph out.folded > out.svg\n"
 	"\n"
@@ -53,6 +54,7 @@ enum {
 	OPT_TRACE_TIMEOUT,
 	OPT_NO_SUMMARY,
 	OPT_OTLP,
+	OPT_METRICS_ADDR,
 	OPT_USAGE,
 };
 
@@ -68,6 +70,10 @@ static const struct argp_option options[] = {
 	{ "otlp", OPT_OTLP, "URL", 0,
 	  "Export spans as OTLP/HTTP protobuf to URL (e.g. http://127.0.0.1:4318); the "
 	  "OTEL_EXPORTER_OTLP_* variables are honoured too",
+	  2 },
+	{ "metrics-addr", OPT_METRICS_ADDR, "HOST:PORT", 0,
+	  "Serve Prometheus metrics (per-primitive latency histograms) on "
+	  "http://HOST:PORT/metrics; HOST defaults to 127.0.0.1",
 	  2 },
 	{ "output", 'o', "FILE", 0, "Write spans to FILE instead of stdout", 2 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks (self time in us) at exit", 2 },
@@ -212,6 +218,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_OTLP:
 		o->otlp = arg;
+		break;
+	case OPT_METRICS_ADDR:
+		if (!*arg)
+			usage_error("empty --metrics-addr (expected HOST:PORT, e.g. 127.0.0.1:9464)");
+		o->metrics_addr = arg;
 		break;
 	case 'o':
 		o->output = arg;

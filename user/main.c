@@ -28,12 +28,15 @@
 #include "flamegraph_cmd.h"
 #include "flamegraph.h"
 #include "folded.h"
+#include "hist.h"
+#include "metrics.h"
 #include "otlp.h"
 #include "otlp_http.h"
 #include "otlp_json.h"
 #include "outputs.h"
 #include "probes.h"
 #include "procmaps.h"
+#include "prom_http.h"
 #include "summary.h"
 #include "uprobe_multi.h"
 #include "ttatrace.skel.h"
@@ -475,6 +478,9 @@ int main(int argc, char **argv)
 	struct assembler_opts ao = {};
 	struct assembler_stats as = {};
 	struct tt_kstats ks = {};
+	struct hist_reader *hreader = NULL;
+	struct metrics_source msrc = {};
+	struct prom_server *prom = NULL;
 	struct run_totals rt = {};
 	struct app app = {};
 	struct tt_opts o;
@@ -591,6 +597,10 @@ int main(int argc, char **argv)
 	pt = probe_table__new();
 	if (!pt)
 		goto cleanup;
+	hreader = hist_reader__new(skel);
+	if (!hreader)
+		goto cleanup;
+	hist_reader__source(hreader, &msrc);
 	att = attacher__new(skel->progs.tt_entry, skel->progs.tt_exit,
 			    multi ? skel->progs.tt_entry_multi : NULL,
 			    multi ? skel->progs.tt_exit_multi : NULL, pt, specs, o.n_specs, o.verbose);
@@ -701,6 +711,27 @@ int main(int argc, char **argv)
 		if (!specs[i].matched)
 			fprintf(stderr, "ttatrace: warning: --probe '%s' matched nothing yet\n",
 				specs[i].text);
+	hist_reader__sync(hreader, pt);
+	if (o.metrics_addr) {
+		const char *service = oc.service_name;
+
+		/* bounded label: the service, never a pid */
+		if (!service && n_targets && targets[0].exe[0]) {
+			service = strrchr(targets[0].exe, '/');
+			service = service ? service + 1 : targets[0].exe;
+		}
+		prom = prom_server__start(o.metrics_addr, &msrc, service ? service : "unknown", err,
+					  sizeof(err));
+		if (!prom) {
+			die_msg("--metrics-addr: %s (give a free HOST:PORT, e.g. 127.0.0.1:9464)", err);
+			for (i = 0; i < n_targets; i++)
+				if (targets[i].launched && targets[i].alive)
+					kill(targets[i].pid, SIGKILL);
+			goto cleanup;
+		}
+		if (o.verbose)
+			fprintf(stderr, "ttatrace: metrics on http://%s/metrics\n", o.metrics_addr);
+	}
 	fprintf(stderr, "ttatrace: %d probes attached to %zu process%s; Ctrl-C to stop\n", total,
 		n_targets, n_targets == 1 ? "" : "es");
 
@@ -768,6 +799,8 @@ int main(int argc, char **argv)
 				r = attacher__scan_pid(att, targets[i].pid, err, sizeof(err));
 				if (r > 0 && o.verbose)
 					fprintf(stderr, "ttatrace: pid %d: %d new probes\n", targets[i].pid, r);
+				if (r > 0)
+					hist_reader__sync(hreader, pt);
 			}
 			t_last_scan = now;
 		}
@@ -785,6 +818,8 @@ int main(int argc, char **argv)
 	rc = 0;
 
 cleanup:
+	/* before anything it reads (the maps, the reader) goes away */
+	prom_server__stop(prom);
 	if (skel)
 		read_kstats(skel, &ks);
 	if (asmb)
@@ -823,6 +858,7 @@ cleanup:
 		rt.probes_attached = probe_table__count(pt) - attacher__failed(att);
 		rt.probes_failed = attacher__failed(att);
 		rt.sink_spans_printed = o.format == FORMAT_NONE ? 0 : as.spans;
+		rt.hist = hreader ? &msrc : NULL;
 		summary__print(stderr, pt, &ks, &as, &rt);
 	}
 	if (launch.gate_w >= 0) {
@@ -839,6 +875,7 @@ cleanup:
 	assembler__free(asmb);
 	attacher__free(att);
 	probe_table__free(pt);
+	hist_reader__free(hreader);
 	ttatrace_bpf__destroy(skel);
 	for (i = 0; i < o.n_specs; i++)
 		probe_spec__clear(&specs[i]);

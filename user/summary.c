@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hist.h"
+#include "metrics.h"
 #include "outputs.h"
 #include "probes.h"
 #include "summary.h"
@@ -64,6 +66,76 @@ uint64_t summary__drops(const struct tt_kstats *ks, const struct assembler_stats
 	       ks->storage_fail + as->bad_records;
 }
 
+struct hrow {
+	const char *label;
+	struct hist_snapshot h;
+};
+
+static int cmp_hrow(const void *a, const void *b)
+{
+	return strcmp(((const struct hrow *)a)->label, ((const struct hrow *)b)->label);
+}
+
+/* Per-function lines from the kernel histograms: they count every call, even the
+ * spans the ring buffer lost. Nonzero (nothing printed) when a probe has none. */
+static int print_hist_rows(FILE *f, struct probe_table *pt, const struct metrics_source *src,
+			   double elapsed_s)
+{
+	uint32_t n = probe_table__count(pt), i;
+	struct hrow *rows = calloc(n ? n : 1, sizeof(*rows));
+	struct hist_snapshot *snap = malloc(sizeof(*snap));
+	char p50[32], p95[32], p99[32], max[32], rate[32];
+	size_t nr = 0, j;
+	int err = 0;
+
+	if (!rows || !snap) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct tt_probe *p = probe_table__get(pt, i);
+
+		if (!p)
+			continue;
+		memset(snap, 0, sizeof(*snap));
+		if (src->read_probe(src->ctx, i, snap)) {
+			/* a probe past the map's size: a partial table would mislead */
+			err = -ENOENT;
+			goto out;
+		}
+		for (j = 0; j < nr; j++)
+			if (!strcmp(rows[j].label, p->label))
+				break;
+		if (j == nr)
+			rows[nr++].label = p->label;
+		hist__add(&rows[j].h, snap);
+	}
+	if (!nr) {
+		err = -ENOENT;
+		goto out;
+	}
+	qsort(rows, nr, sizeof(*rows), cmp_hrow);
+	fprintf(f, "%-40s %10s %10s %7s %10s %10s %10s %10s\n", "function", "count", "calls/s",
+		"errors", "p50", "p95", "p99", "max");
+	for (j = 0; j < nr; j++) {
+		const struct hist_snapshot *h = &rows[j].h;
+
+		if (!h->calls)
+			continue;
+		snprintf(rate, sizeof(rate), "%.1f", elapsed_s > 0 ? h->calls / elapsed_s : 0.0);
+		fprintf(f, "%-40s %10" PRIu64 " %10s %6.2f%% %10s %10s %10s %10s\n", rows[j].label,
+			h->calls, rate, 100.0 * h->errors / h->calls,
+			fmt_duration(hist__percentile_ns(h, 0.50), p50, sizeof(p50)),
+			fmt_duration(hist__percentile_ns(h, 0.95), p95, sizeof(p95)),
+			fmt_duration(hist__percentile_ns(h, 0.99), p99, sizeof(p99)),
+			fmt_duration(h->max_ns, max, sizeof(max)));
+	}
+out:
+	free(snap);
+	free(rows);
+	return err;
+}
+
 void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 		    const struct assembler_stats *as, const struct run_totals *rt)
 {
@@ -85,6 +157,10 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 		", no thread storage %llu, malformed records %" PRIu64 "\n",
 		ks->rb_reserve_fail, ks->stack_overflow, ks->exit_no_entry, ks->unwound, ks->storage_fail,
 		as->bad_records);
+	if (rt->hist && !print_hist_rows(f, pt, rt->hist, rt->elapsed_s)) {
+		free(rows);
+		return;
+	}
 	if (!rows)
 		return;
 	for (i = 0; i < n; i++) {

@@ -1,0 +1,264 @@
+/* Prometheus text exposition (0.0.4) of the kernel's per-primitive histograms and
+ * counters. Series are keyed by span name and kind only, so their number stays
+ * bounded by the code traced, never by pids or ids. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+
+#define NAME_MAX_LEN 256
+#define KIND_MAX_LEN 64
+
+struct group {
+	char name[NAME_MAX_LEN];
+	char kind[KIND_MAX_LEN];
+	struct hist_snapshot h;
+};
+
+uint64_t metrics__le_ns(uint32_t i)
+{
+	uint64_t p = 1ULL << (TT_PROM_MIN_LOG2 + i / 2);
+
+	return i % 2 ? p + p / 2 : p;
+}
+
+void metrics__fmt_seconds(uint64_t ns, char *buf, size_t len)
+{
+	uint64_t s = ns / 1000000000ULL, frac = ns % 1000000000ULL;
+	int digits = 9;
+
+	if (!frac) {
+		snprintf(buf, len, "%" PRIu64, s);
+		return;
+	}
+	while (frac % 10 == 0) {
+		frac /= 10;
+		digits--;
+	}
+	snprintf(buf, len, "%" PRIu64 ".%0*" PRIu64, s, digits, frac);
+}
+
+/* label values: backslash, double quote and newline are escaped (format 0.0.4) */
+static void put_label_value(FILE *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\')
+			fputs("\\\\", out);
+		else if (*v == '"')
+			fputs("\\\"", out);
+		else if (*v == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*v, out);
+	}
+}
+
+static void put_labels(FILE *out, const struct group *g, const char *service, const char *le)
+{
+	const char *sep = "";
+
+	if (!g && !service && !le)
+		return;
+	fputc('{', out);
+	if (g) {
+		fputs("primitive=\"", out);
+		put_label_value(out, g->name);
+		fputs("\",kind=\"", out);
+		put_label_value(out, g->kind);
+		fputc('"', out);
+		sep = ",";
+	}
+	if (service) {
+		fprintf(out, "%sservice=\"", sep);
+		put_label_value(out, service);
+		fputc('"', out);
+		sep = ",";
+	}
+	if (le)
+		fprintf(out, "%sle=\"%s\"", sep, le);
+	fputc('}', out);
+}
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : strcmp(x->kind, y->kind);
+}
+
+/* Reads every probe and merges those with the same (name, kind). */
+static int collect(const struct metrics_source *src, struct group **out, size_t *n_out)
+{
+	uint32_t n = src->n_probes(src->ctx), id;
+	struct hist_snapshot *snap = malloc(sizeof(*snap));
+	struct group *groups = NULL, *g;
+	size_t ng = 0, cap = 0, j;
+	char name[NAME_MAX_LEN], kind[KIND_MAX_LEN];
+	int err = 0, r;
+
+	if (!snap)
+		return -ENOMEM;
+	for (id = 0; id < n; id++) {
+		if (src->probe_labels(src->ctx, id, name, sizeof(name), kind, sizeof(kind)))
+			continue;
+		memset(snap, 0, sizeof(*snap));
+		r = src->read_probe(src->ctx, id, snap);
+		if (r == -ENOENT)
+			continue;
+		if (r) {
+			err = r;
+			goto out;
+		}
+		for (j = 0; j < ng; j++)
+			if (!strcmp(groups[j].name, name) && !strcmp(groups[j].kind, kind))
+				break;
+		if (j == ng) {
+			if (ng == cap) {
+				size_t nc = cap ? 2 * cap : 16;
+				struct group *nv = realloc(groups, nc * sizeof(*nv));
+
+				if (!nv) {
+					err = -ENOMEM;
+					goto out;
+				}
+				groups = nv;
+				cap = nc;
+			}
+			g = &groups[ng++];
+			memset(g, 0, sizeof(*g));
+			snprintf(g->name, sizeof(g->name), "%s", name);
+			snprintf(g->kind, sizeof(g->kind), "%s", kind);
+		}
+		hist__add(&groups[j].h, snap);
+	}
+	if (ng)
+		qsort(groups, ng, sizeof(*groups), cmp_group);
+out:
+	free(snap);
+	if (err) {
+		free(groups);
+		return err;
+	}
+	*out = groups;
+	*n_out = ng;
+	return 0;
+}
+
+static void family(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int metrics__render(const struct metrics_source *src, const char *service, FILE *out)
+{
+	struct group *groups = NULL;
+	struct tt_kstats ks;
+	uint64_t spans = 0;
+	size_t ng = 0, j;
+	uint32_t i;
+	char sec[48];
+	int err;
+
+	err = collect(src, &groups, &ng);
+	if (err)
+		return err;
+
+	family(out, "ttatrace_primitive_duration_seconds", "histogram",
+	       "Duration of traced primitive calls, measured in the kernel (every paired call).");
+	for (j = 0; j < ng; j++) {
+		const struct group *g = &groups[j];
+
+		for (i = 0; i < TT_PROM_N_LE; i++) {
+			metrics__fmt_seconds(metrics__le_ns(i), sec, sizeof(sec));
+			fputs("ttatrace_primitive_duration_seconds_bucket", out);
+			put_labels(out, g, service, sec);
+			fprintf(out, " %" PRIu64 "\n", hist__count_below(&g->h, metrics__le_ns(i)));
+		}
+		fputs("ttatrace_primitive_duration_seconds_bucket", out);
+		put_labels(out, g, service, "+Inf");
+		fprintf(out, " %" PRIu64 "\n", g->h.calls);
+		metrics__fmt_seconds(g->h.sum_ns, sec, sizeof(sec));
+		fputs("ttatrace_primitive_duration_seconds_sum", out);
+		put_labels(out, g, service, NULL);
+		fprintf(out, " %s\n", sec);
+		fputs("ttatrace_primitive_duration_seconds_count", out);
+		put_labels(out, g, service, NULL);
+		fprintf(out, " %" PRIu64 "\n", g->h.calls);
+	}
+
+	family(out, "ttatrace_primitive_calls_total", "counter",
+	       "Calls of the primitive that returned while traced.");
+	for (j = 0; j < ng; j++) {
+		fputs("ttatrace_primitive_calls_total", out);
+		put_labels(out, &groups[j], service, NULL);
+		fprintf(out, " %" PRIu64 "\n", groups[j].h.calls);
+		spans += groups[j].h.calls;
+	}
+	family(out, "ttatrace_primitive_errors_total", "counter",
+	       "Calls of the primitive whose return value, as a 32-bit int, was negative.");
+	for (j = 0; j < ng; j++) {
+		fputs("ttatrace_primitive_errors_total", out);
+		put_labels(out, &groups[j], service, NULL);
+		fprintf(out, " %" PRIu64 "\n", groups[j].h.errors);
+	}
+	family(out, "ttatrace_primitive_inflight", "gauge",
+	       "Calls of the primitive entered and not yet returned.");
+	for (j = 0; j < ng; j++) {
+		fputs("ttatrace_primitive_inflight", out);
+		put_labels(out, &groups[j], service, NULL);
+		/* frames abandoned by longjmp never return: never report below zero */
+		fprintf(out, " %" PRId64 "\n", groups[j].h.inflight > 0 ? groups[j].h.inflight : 0);
+	}
+
+	family(out, "ttatrace_spans_total", "counter",
+	       "Spans finished in the kernel (paired calls of every traced function).");
+	fputs("ttatrace_spans_total", out);
+	put_labels(out, NULL, service, NULL);
+	fprintf(out, " %" PRIu64 "\n", spans);
+
+	if (src->read_kstats && !src->read_kstats(src->ctx, &ks)) {
+		static const char *const reasons[] = { "rb_reserve_fail", "stack_overflow",
+						       "exit_no_entry", "unwound", "storage_fail" };
+		const uint64_t vals[] = { ks.rb_reserve_fail, ks.stack_overflow, ks.exit_no_entry,
+					  ks.unwound, ks.storage_fail };
+
+		family(out, "ttatrace_drops_total", "counter",
+		       "Spans or frames the kernel could not record, by reason.");
+		for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			fputs("ttatrace_drops_total{", out);
+			if (service) {
+				fputs("service=\"", out);
+				put_label_value(out, service);
+				fputs("\",", out);
+			}
+			fprintf(out, "reason=\"%s\"} %" PRIu64 "\n", reasons[i], vals[i]);
+		}
+	}
+	free(groups);
+	return ferror(out) ? -EIO : 0;
+}
+
+int metrics__render_buf(const struct metrics_source *src, const char *service, char **buf,
+			size_t *len)
+{
+	FILE *f;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	f = open_memstream(buf, len);
+	if (!f)
+		return -errno;
+	err = metrics__render(src, service, f);
+	if (fclose(f) && !err)
+		err = -EIO;
+	if (err) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+	}
+	return err;
+}

@@ -1,0 +1,46 @@
+/* Prometheus text exposition (format 0.0.4) of the per-primitive kernel
+ * histograms and ttatrace's own counters, read through a metrics_source so the
+ * renderer knows nothing of BPF or the probe table. */
+#ifndef TT_METRICS_H
+#define TT_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hist.h"
+#include "ttatrace.h"
+
+struct metrics_source {
+	/* probe ids are 0 .. n_probes() - 1 */
+	uint32_t (*n_probes)(void *ctx);
+	/* 0, -ENOENT when the probe has no histogram, or a negative errno */
+	int (*read_probe)(void *ctx, uint32_t id, struct hist_snapshot *out);
+	/* copies the span name and kind of probe id (NUL-terminated, truncated);
+	 * 0 or -ENOENT */
+	int (*probe_labels)(void *ctx, uint32_t id, char *name, size_t name_len, char *kind,
+			    size_t kind_len);
+	/* kernel counters summed over CPUs; 0 or a negative errno; may be NULL */
+	int (*read_kstats)(void *ctx, struct tt_kstats *out);
+	void *ctx;
+};
+
+/* The `le` bounds (ns) of the exposed histogram: 2^m and 1.5 * 2^m ns for
+ * m = TT_PROM_MIN_LOG2 .. TT_HIST_MAX_LOG2 - 1 (1.024 us .. 825 s), each an exact
+ * bucket bound so the cumulative counts are exact; then +Inf. */
+#define TT_PROM_MIN_LOG2 10
+#define TT_PROM_N_LE (2 * (TT_HIST_MAX_LOG2 - TT_PROM_MIN_LOG2))
+uint64_t metrics__le_ns(uint32_t i);
+
+/* Formats ns as seconds, exactly ("0.000001024", "3", "824.633720832"). */
+void metrics__fmt_seconds(uint64_t ns, char *buf, size_t len);
+
+/* Writes the exposition to out. Probes with the same (name, kind) are merged into
+ * one series, sorted by name. service, unless NULL, is a label of every series.
+ * 0 or a negative errno. */
+int metrics__render(const struct metrics_source *src, const char *service, FILE *out);
+/* The same into a malloc'd buffer (*buf, *len; free it). */
+int metrics__render_buf(const struct metrics_source *src, const char *service, char **buf,
+			size_t *len);
+
+#endif

@@ -1,0 +1,170 @@
+/* The Prometheus /metrics endpoint: libmicrohttpd's own polling thread renders the
+ * exposition on each scrape, so the tracing loop never waits on a scraper. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "metrics.h"
+#include "prom_http.h"
+
+#define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+struct prom_server {
+	struct MHD_Daemon *d;
+	struct metrics_source src;
+	char *service;
+	uint16_t port;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
+			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
+	enum MHD_Result ret;
+
+	if (!r) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(c, code, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct prom_server *s = cls;
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	(void)version;
+	(void)upload_data;
+	(void)upload_data_size;
+	(void)con_cls;
+	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n", 9,
+			     MHD_RESPMEM_PERSISTENT);
+	if (strcmp(url, "/metrics"))
+		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "see /metrics\n", 13,
+			     MHD_RESPMEM_PERSISTENT);
+	err = metrics__render_buf(&s->src, s->service, &buf, &len);
+	if (err) {
+		static char msg[] = "ttatrace: reading the kernel counters failed\n";
+
+		return reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "text/plain", msg, sizeof(msg) - 1,
+			     MHD_RESPMEM_PERSISTENT);
+	}
+	return reply(c, MHD_HTTP_OK, CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+/* "HOST:PORT", "[V6]:PORT", ":PORT", "PORT" -> host (127.0.0.1 by default), port */
+static int split_addr(const char *addr, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *colon;
+
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':' || (size_t)(end - addr - 1) >= hlen)
+			return -EINVAL;
+		snprintf(host, hlen, "%.*s", (int)(end - addr - 1), addr + 1);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon) {
+			snprintf(host, hlen, "127.0.0.1");
+			colon = addr - 1;
+		} else if (colon == addr) {
+			snprintf(host, hlen, "127.0.0.1");
+		} else {
+			if ((size_t)(colon - addr) >= hlen || memchr(addr, ':', colon - addr))
+				return -EINVAL;
+			snprintf(host, hlen, "%.*s", (int)(colon - addr), addr);
+		}
+	}
+	if (!colon[1] || strlen(colon + 1) >= plen || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    atol(colon + 1) > 65535)
+		return -EINVAL;
+	snprintf(port, plen, "%s", colon + 1);
+	return 0;
+}
+
+struct prom_server *prom_server__start(const char *addr, const struct metrics_source *src,
+				       const char *service, char *err, size_t errlen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *ai = NULL;
+	struct prom_server *s = NULL;
+	const union MHD_DaemonInfo *info;
+	char host[256], port[16];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	int e;
+
+	if (!addr || !src || split_addr(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "invalid address '%s' (expected HOST:PORT, e.g. 127.0.0.1:9464)",
+			 addr ? addr : "");
+		errno = EINVAL;
+		return NULL;
+	}
+	e = getaddrinfo(host, port, &hints, &ai);
+	if (e) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", host, gai_strerror(e));
+		errno = e == EAI_SYSTEM ? errno : EADDRNOTAVAIL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s || (service && !(s->service = strdup(service)))) {
+		snprintf(err, errlen, "out of memory");
+		e = ENOMEM;
+		goto fail;
+	}
+	s->src = *src;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
+				ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+				MHD_OPTION_END);
+	if (!s->d) {
+		e = errno ? errno : EADDRINUSE;
+		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
+		goto fail;
+	}
+	info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : (uint16_t)atoi(port);
+	freeaddrinfo(ai);
+	return s;
+fail:
+	freeaddrinfo(ai);
+	if (s)
+		free(s->service);
+	free(s);
+	errno = e;
+	return NULL;
+}
+
+uint16_t prom_server__port(const struct prom_server *s)
+{
+	return s->port;
+}
+
+void prom_server__stop(struct prom_server *s)
+{
+	if (!s)
+		return;
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	free(s->service);
+	free(s);
+}
