@@ -31,7 +31,7 @@ CFLAGS_COMMON := -g $(OPT) -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE \
 CFLAGS ?=
 USER_CFLAGS := $(CFLAGS_COMMON) $(SAN) $(CFLAGS)
 # Libraries ttatrace links; the README says why each one is there.
-USER_LIBS := -lbpf -lelf -lz -lpthread -lm -lmicrohttpd
+USER_LIBS := -lbpf -lelf -lz -lpthread -lm -lmicrohttpd -lyaml -ldw
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -134,10 +134,9 @@ $(patsubst user/%.c,$(BUILD)/asan/%.o,$(OTLP_SRCS)): $(PROTO_GEN_H)
 $(BUILD)/tests/test_otlp: $(PROTO_GEN_H)
 
 # the driver of tests/e2e/test_otlp_*.sh feeds synthetic traces to the OTLP sinks
-$(BUILD)/fixtures/otlp_driver: tests/fixtures/otlp_driver.c \
-		$(patsubst user/%.c,$(BUILD)/asan/%.o,$(OTLP_SRCS)) $(PROTO_ASAN_OBJS) | $(BUILD)/fixtures
+$(BUILD)/fixtures/otlp_driver: tests/fixtures/otlp_driver.c $(ASAN_OBJS) | $(BUILD)/fixtures
 	$(call msg,CC-SAN,$@)
-	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $^ -o $@ -lprotobuf-c -lcurl -lz -lpthread
+	$(Q)$(CC) $(CFLAGS_COMMON) -O1 $(SAN_FLAGS) $^ -o $@ $(USER_LIBS)
 
 -include $(wildcard $(BUILD)/proto/*.d $(BUILD)/asan/proto/*.d)
 # --- end OTLP protobuf (generated) ---

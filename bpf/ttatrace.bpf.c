@@ -19,13 +19,34 @@ struct tt_frame {
 	__u64 start_ns;
 	__u64 sp; /* stack pointer at entry: pairs the exit with its own call */
 	__u32 probe_id;
-	__u32 _pad;
+	__u8 has_caps;
+	__u8 ctx_registered; /* this span owns ctxkeys[{tgid, ctx_key}] */
+	__u8 ctx_had_prev; /* ...and must restore ctx_prev at exit */
+	__u8 _pad;
+	__u64 ctx_key;
+	struct tt_ctx_owner {
+		__u64 span_id;
+		__u64 trace_key;
+		__u32 depth;
+		__u32 _pad;
+	} ctx_prev;
+	struct tt_caps caps;
 };
 
 struct tt_stack {
 	__u32 depth; /* frames in use */
 	__u32 overflow; /* entries past max_depth still open */
-	__u64 trace_key; /* root span id of the open trace on this thread */
+	__u64 trace_key; /* trace of the open frames on this thread */
+	/* where the bottom frame hangs: 0 for a root, else the span it continues */
+	__u64 base_parent;
+	__u32 base_depth; /* depth of the bottom frame in its trace */
+	__u32 base_flags; /* TT_SPAN_INHERITED / TT_SPAN_CTX_JOINED for the bottom frame */
+	/* set when the thread was created inside a span: its first-level spans are
+	 * children of that span (the thread continues the trace) */
+	__u64 inh_trace_key;
+	__u64 inh_parent;
+	__u32 inh_depth;
+	__u32 _pad;
 	struct tt_frame frames[TT_MAX_DEPTH];
 };
 
@@ -35,6 +56,38 @@ struct {
 	__type(key, int);
 	__type(value, struct tt_stack);
 } stacks SEC(".maps");
+
+/* Capture configuration of probes that have some (the cookie says which). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_MAX_CAP_PROBES);
+	__type(key, __u32);
+	__type(value, struct tt_probe_cfg);
+} probe_cfg SEC(".maps");
+
+/* Open spans by context key: work on another thread whose first span carries the
+ * same key joins the innermost of them. Keyed by process too: keys are pointers
+ * or ids that mean nothing across processes. */
+struct tt_ctx_id {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 key;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tt_ctx_id);
+	__type(value, struct tt_ctx_owner);
+} ctxkeys SEC(".maps");
+
+/* Scratch for captures, so a frame's copy is one memcpy. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_caps);
+} cap_scratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -103,14 +156,119 @@ static __always_inline __u64 new_span_id(void)
 	return id ? id : 1;
 }
 
+#ifndef PT_REGS_PARM6
+/* libbpf 1.1 stops at the fifth argument */
+#if defined(__TARGET_ARCH_x86)
+#define PT_REGS_PARM6(x) ((x)->r9)
+#else
+#define PT_REGS_PARM6(x) ((x)->regs[5])
+#endif
+#endif
+
+static __always_inline __u64 arg_value(struct pt_regs *ctx, __u8 n)
+{
+	switch (n) {
+	case 0:
+		return PT_REGS_PARM1(ctx);
+	case 1:
+		return PT_REGS_PARM2(ctx);
+	case 2:
+		return PT_REGS_PARM3(ctx);
+	case 3:
+		return PT_REGS_PARM4(ctx);
+	case 4:
+		return PT_REGS_PARM5(ctx);
+	default:
+		return PT_REGS_PARM6(ctx);
+	}
+}
+
+/* Reads the captures of probe_id whose source is `src` (0 arguments, 1 return
+ * value) into the per-CPU scratch. Global, so the verifier checks it once on its
+ * own. Every read is bounded; a failed read sets the capture's err bit. */
+__noinline int tt_capture(struct pt_regs *ctx, __u32 probe_id, __u32 src)
+{
+	struct tt_probe_cfg *cfg = bpf_map_lookup_elem(&probe_cfg, &probe_id);
+	__u32 zero = 0;
+	struct tt_caps *out = bpf_map_lookup_elem(&cap_scratch, &zero);
+	struct pt_regs regs;
+	int i, j;
+
+	if (!cfg || !out)
+		return 0;
+	/* a copy: indexing the context by argument number is not allowed */
+	if (bpf_probe_read_kernel(&regs, sizeof(regs), ctx))
+		return 0;
+	out->n_caps = cfg->n_caps;
+	for (i = 0; i < TT_MAX_CAPS; i++) {
+		struct tt_cap_spec *c = &cfg->caps[i];
+		__u64 v, addr;
+
+		if (i >= cfg->n_caps)
+			break;
+		if (c->src != src)
+			continue;
+		v = src ? PT_REGS_RC(&regs) : arg_value(&regs, c->arg);
+		for (j = 0; j < TT_MAX_DEREFS; j++) {
+			if (j >= c->n_derefs)
+				break;
+			addr = v + c->deref_off[j];
+			if (bpf_probe_read_user(&v, sizeof(v), (void *)addr))
+				goto bad;
+		}
+		addr = v + c->final_off;
+		if (c->final == TT_CAP_VALUE) {
+			out->vals[i] = v;
+		} else if (c->final == TT_CAP_READ) {
+			__u32 sz = c->size;
+
+			v = 0;
+			if (sz > 8)
+				sz = 8;
+			if (sz == 0 || bpf_probe_read_user(&v, sz, (void *)addr))
+				goto bad;
+			out->vals[i] = v;
+		} else {
+			__u8 slot = c->str_slot & (TT_MAX_STR_CAPS - 1);
+
+			if (c->final == TT_CAP_STR_PTR) {
+				if (bpf_probe_read_user(&addr, sizeof(addr), (void *)addr))
+					goto bad;
+			}
+			if (bpf_probe_read_user_str(out->strs[slot], TT_STR_CAP_BYTES, (void *)addr) < 0)
+				goto bad;
+		}
+		out->err_mask &= ~(1u << i);
+		continue;
+bad:
+		out->err_mask |= 1u << i;
+		{
+			struct tt_kstats *st = stats();
+
+			if (st)
+				st->cap_read_fail++;
+		}
+	}
+	return 0;
+}
+
+static __always_inline struct tt_caps *scratch_caps(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cap_scratch, &zero);
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
 	struct tt_kstats *st = stats();
+	struct tt_caps *sc = NULL;
 	struct tt_stack *stk;
 	struct tt_frame *f;
 	struct tt_hist *h;
-	__u32 d;
+	__u32 d, tgid;
 
 	if (st)
 		st->entries++;
@@ -129,10 +287,71 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	}
 	f = &stk->frames[d];
 	f->span_id = new_span_id();
-	f->probe_id = (__u32)bpf_get_attach_cookie(ctx);
+	f->probe_id = (__u32)cookie;
 	f->sp = PT_REGS_SP(ctx);
-	if (d == 0)
+	f->has_caps = 0;
+	f->ctx_registered = 0;
+	f->ctx_had_prev = 0;
+	f->ctx_key = 0;
+	if (cookie & (TT_COOKIE_CAPS | TT_COOKIE_RET_CAPS)) {
+		sc = scratch_caps();
+		if (sc) {
+			__builtin_memset(sc, 0, sizeof(*sc));
+			if (cookie & TT_COOKIE_CAPS)
+				tt_capture(ctx, f->probe_id, 0);
+			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
+			f->has_caps = 1;
+		}
+	}
+	if (d == 0) {
+		/* the thread's first span: a root, or the continuation of a trace */
 		stk->trace_key = f->span_id;
+		stk->base_parent = 0;
+		stk->base_depth = 0;
+		stk->base_flags = 0;
+		if (stk->inh_trace_key) {
+			stk->trace_key = stk->inh_trace_key;
+			stk->base_parent = stk->inh_parent;
+			stk->base_depth = stk->inh_depth;
+			stk->base_flags = TT_SPAN_INHERITED;
+		}
+	}
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	if ((cookie & TT_COOKIE_CTX_KEY) && sc) {
+		struct tt_probe_cfg *cfg = bpf_map_lookup_elem(&probe_cfg, &f->probe_id);
+		struct tt_ctx_id id = { .tgid = tgid };
+		struct tt_ctx_owner *own, me;
+		__s8 k;
+
+		k = cfg ? cfg->ctx_key : -1;
+		if (k >= 0 && k < TT_MAX_CAPS && !(f->caps.err_mask & (1u << k)))
+			id.key = f->caps.vals[k & (TT_MAX_CAPS - 1)];
+		if (id.key) {
+			f->ctx_key = id.key;
+			own = bpf_map_lookup_elem(&ctxkeys, &id);
+			if (d == 0 && !stk->inh_trace_key && own) {
+				/* work handed to an existing thread: join the open span */
+				stk->trace_key = own->trace_key;
+				stk->base_parent = own->span_id;
+				stk->base_depth = own->depth + 1;
+				stk->base_flags = TT_SPAN_CTX_JOINED;
+				if (st)
+					st->ctx_joined++;
+			} else {
+				/* an owner: the innermost open span with this key */
+				if (own) {
+					f->ctx_prev = *own;
+					f->ctx_had_prev = 1;
+				}
+				me.span_id = f->span_id;
+				me.trace_key = stk->trace_key;
+				me.depth = stk->base_depth + d;
+				me._pad = 0;
+				if (!bpf_map_update_elem(&ctxkeys, &id, &me, BPF_ANY))
+					f->ctx_registered = 1;
+			}
+		}
+	}
 	stk->depth = d + 1;
 	h = bpf_map_lookup_elem(&hists, &f->probe_id);
 	if (h)
@@ -142,17 +361,75 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	return 0;
 }
 
+/* A thread (or process) created inside a span continues that span's trace. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct tt_stack *ps, *cs;
+	struct tt_kstats *st;
+	__u32 d;
+
+	ps = bpf_task_storage_get(&stacks, parent, NULL, 0);
+	if (!ps)
+		return 0;
+	d = ps->depth;
+	if (d == 0 || d > TT_MAX_DEPTH)
+		return 0;
+	cs = bpf_task_storage_get(&stacks, child, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	st = stats();
+	if (!cs) {
+		if (st)
+			st->storage_fail++;
+		return 0;
+	}
+	cs->inh_trace_key = ps->trace_key;
+	cs->inh_parent = ps->frames[(d - 1) & (TT_MAX_DEPTH - 1)].span_id;
+	cs->inh_depth = ps->base_depth + d;
+	if (st)
+		st->threads_inherited++;
+	return 0;
+}
+
+struct tt_span_caps_rec {
+	struct tt_span_rec rec;
+	struct tt_caps caps;
+};
+
+static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *stk,
+				     struct tt_frame *f, int match, __u32 d, __u32 probe_id,
+				     __u64 now, long ret)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	rec->type = TT_REC_SPAN;
+	rec->probe_id = probe_id;
+	rec->span_id = f->span_id;
+	rec->parent_span_id = match > 0 ? stk->frames[(match - 1) & (TT_MAX_DEPTH - 1)].span_id :
+					  stk->base_parent;
+	rec->trace_key = stk->trace_key;
+	rec->start_ns = f->start_ns;
+	rec->end_ns = now;
+	rec->ret = ret;
+	rec->pid = pid_tgid >> 32;
+	rec->tid = (__u32)pid_tgid;
+	rec->depth = stk->base_depth + match;
+	rec->flags = (match == 0 ? (stk->base_flags ? stk->base_flags : TT_SPAN_ROOT) : 0) |
+		     ((__u32)match + 1 < d ? TT_SPAN_UNWOUND_CHILDREN : 0);
+	rec->_pad = 0;
+}
+
 static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 {
 	__u64 now = bpf_ktime_get_ns();
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct tt_kstats *st = stats();
-	__u32 probe_id = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 probe_id = (__u32)cookie;
 	__u64 sp = PT_REGS_SP(ctx);
 	struct tt_span_rec *rec;
 	struct tt_stack *stk;
 	struct tt_frame *f;
-	__u64 pid_tgid, flags;
+	__u64 flags;
 	int i, match = -1;
 	__u32 d;
 
@@ -199,27 +476,40 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	/* counted before the ring buffer so a full ring loses spans, never counts */
 	tt_hist_exit(probe_id, now - f->start_ns, (int)ret);
 
-	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
-	if (!rec) {
-		if (st)
-			st->rb_reserve_fail++;
-		return 0;
+	if (f->ctx_registered) {
+		struct tt_ctx_id id = { .tgid = bpf_get_current_pid_tgid() >> 32, .key = f->ctx_key };
+
+		if (f->ctx_had_prev)
+			bpf_map_update_elem(&ctxkeys, &id, &f->ctx_prev, BPF_ANY);
+		else
+			bpf_map_delete_elem(&ctxkeys, &id);
 	}
-	pid_tgid = bpf_get_current_pid_tgid();
-	rec->type = TT_REC_SPAN;
-	rec->probe_id = probe_id;
-	rec->span_id = f->span_id;
-	rec->parent_span_id = match > 0 ? stk->frames[(match - 1) & (TT_MAX_DEPTH - 1)].span_id : 0;
-	rec->trace_key = stk->trace_key;
-	rec->start_ns = f->start_ns;
-	rec->end_ns = now;
-	rec->ret = ret;
-	rec->pid = pid_tgid >> 32;
-	rec->tid = (__u32)pid_tgid;
-	rec->depth = match;
-	rec->flags = (match == 0 ? TT_SPAN_ROOT : 0) |
-		     ((__u32)match + 1 < d ? TT_SPAN_UNWOUND_CHILDREN : 0);
-	rec->_pad = 0;
+	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
+		struct tt_caps *sc = scratch_caps();
+
+		if (sc) {
+			__builtin_memcpy(sc, &f->caps, sizeof(*sc));
+			tt_capture(ctx, probe_id, 1);
+			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
+		}
+	}
+
+	/* two constant sizes, two paths: the verifier must see each bound */
+	if (f->has_caps) {
+		struct tt_span_caps_rec *cr = bpf_ringbuf_reserve(&events, sizeof(*cr), 0);
+
+		if (!cr)
+			goto full;
+		fill_rec(&cr->rec, stk, f, match, d, probe_id, now, ret);
+		cr->rec.type = TT_REC_SPAN_CAPS;
+		__builtin_memcpy(&cr->caps, &f->caps, sizeof(cr->caps));
+		rec = &cr->rec;
+	} else {
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+		if (!rec)
+			goto full;
+		fill_rec(rec, stk, f, match, d, probe_id, now, ret);
+	}
 
 	flags = BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes) {
@@ -228,6 +518,10 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			st->wakeups++;
 	}
 	bpf_ringbuf_submit(rec, flags);
+	return 0;
+full:
+	if (st)
+		st->rb_reserve_fail++;
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 #endif
 
 /* Deepest per-thread span stack the kernel keeps. --max-depth may lower it. */
-#define TT_MAX_DEPTH 64
+#define TT_MAX_DEPTH 32
 #define TT_DEFAULT_MAX_DEPTH 32
 
 /* Probe ids travel as the BPF cookie of each attachment. */
@@ -22,7 +22,59 @@
 #define TT_DEFAULT_WAKE_DIVISOR 4
 
 enum tt_rec_type {
-	TT_REC_SPAN = 1,
+	TT_REC_SPAN = 1, /* struct tt_span_rec */
+	TT_REC_SPAN_CAPS = 2, /* struct tt_span_rec followed by struct tt_caps */
+};
+
+/* The BPF cookie of every probe: the probe id in the low 32 bits, and flags that
+ * let the kernel skip the capture-config lookup for probes that have none. */
+#define TT_COOKIE_CAPS (1ULL << 32) /* captures at entry (arguments) */
+#define TT_COOKIE_RET_CAPS (1ULL << 33) /* captures at exit (return value) */
+#define TT_COOKIE_CTX_KEY (1ULL << 34) /* a context key links work across threads */
+
+/* Captures: at most TT_MAX_CAPS values per span, TT_MAX_STR_CAPS of them strings
+ * of up to TT_STR_CAP_BYTES bytes (NUL included), read in the kernel. */
+#define TT_MAX_CAPS 4
+#define TT_MAX_STR_CAPS 2
+#define TT_STR_CAP_BYTES 64
+#define TT_MAX_DEREFS 2
+#define TT_MAX_CAP_PROBES 8192
+
+enum tt_cap_final {
+	TT_CAP_VALUE = 0, /* the value itself */
+	TT_CAP_READ = 1, /* `size` bytes at value + final_off */
+	TT_CAP_STR = 2, /* a string at value + final_off */
+	TT_CAP_STR_PTR = 3, /* a string at *(u64 *)(value + final_off) */
+};
+
+struct tt_cap_spec {
+	__u8 src; /* 0: argument, 1: return value */
+	__u8 arg; /* argument index, 0-5 */
+	__u8 n_derefs;
+	__u8 final; /* enum tt_cap_final */
+	__u8 size; /* 1, 2, 4 or 8 for TT_CAP_READ */
+	__u8 str_slot; /* strings: which of the TT_MAX_STR_CAPS buffers */
+	__u8 _pad[2];
+	__s64 deref_off[TT_MAX_DEREFS];
+	__s64 final_off;
+};
+
+/* Per-probe capture configuration (map probe_cfg, keyed by probe id). */
+struct tt_probe_cfg {
+	__u8 n_caps;
+	__s8 ctx_key; /* index of the capture that is the context key, -1: none */
+	__u8 _pad[6];
+	struct tt_cap_spec caps[TT_MAX_CAPS];
+};
+
+/* Captured values of one span. A bit set in err_mask: that capture's read failed
+ * (bad pointer, unmapped memory): an attribute error, never a crash. */
+struct tt_caps {
+	__u64 vals[TT_MAX_CAPS]; /* numbers, zero-extended from their size */
+	char strs[TT_MAX_STR_CAPS][TT_STR_CAP_BYTES];
+	__u8 err_mask;
+	__u8 n_caps;
+	__u8 _pad[6];
 };
 
 enum tt_span_flags {
@@ -30,6 +82,10 @@ enum tt_span_flags {
 	TT_SPAN_ROOT = 1 << 0,
 	/* frames above this one were unwound without their exits (longjmp, exceptions) */
 	TT_SPAN_UNWOUND_CHILDREN = 1 << 1,
+	/* the thread's first span continues a trace from elsewhere: the thread was
+	 * created inside a span, or a context key matched an open span */
+	TT_SPAN_INHERITED = 1 << 2,
+	TT_SPAN_CTX_JOINED = 1 << 3,
 };
 
 /* One finished span: written once, at the exit of the function. */
@@ -37,7 +93,8 @@ struct tt_span_rec {
 	__u32 type; /* enum tt_rec_type */
 	__u32 probe_id; /* index in the userspace probe table */
 	__u64 span_id; /* random, never zero */
-	__u64 parent_span_id; /* enclosing span on the same thread, 0 for a root */
+	__u64 parent_span_id; /* enclosing span (same thread, or the span that created
+				 the thread / shares the context key), 0 for a root */
 	__u64 trace_key; /* span_id of the trace's root span */
 	__u64 start_ns; /* CLOCK_MONOTONIC */
 	__u64 end_ns;
@@ -59,6 +116,9 @@ struct tt_kstats {
 	__u64 unwound; /* frames left without an exit (longjmp, C++ exceptions) */
 	__u64 storage_fail; /* no per-thread stack could be allocated */
 	__u64 wakeups; /* forced consumer wakeups (fill threshold crossed) */
+	__u64 threads_inherited; /* threads created inside a span (continue its trace) */
+	__u64 ctx_joined; /* spans linked to an open span through a context key */
+	__u64 cap_read_fail; /* capture reads that failed (attribute error) */
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do

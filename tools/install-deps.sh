@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(
 	make gcc clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
-	libcmocka-dev libyaml-dev
+	libcmocka-dev libyaml-dev libdw-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl

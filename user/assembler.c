@@ -8,7 +8,10 @@
 #include <time.h>
 
 #include "assembler.h"
+#include "catalog.h"
+#include "primitives.h"
 #include "probes.h"
+#include "w3c.h"
 #include "u64map.h"
 
 struct pending {
@@ -16,6 +19,7 @@ struct pending {
 	uint64_t first_seq; /* arrival order, for eviction */
 	uint64_t last_mono_ns;
 	struct tt_span_rec *recs;
+	struct tt_caps **caps; /* per record, NULL when it captured nothing */
 	size_t n, cap;
 };
 
@@ -89,8 +93,13 @@ struct assembler *assembler__new(const struct assembler_opts *opts)
 
 static void pending_free(struct pending *p)
 {
+	size_t i;
+
 	if (!p)
 		return;
+	for (i = 0; i < p->n; i++)
+		free(p->caps[i]);
+	free(p->caps);
 	free(p->recs);
 	free(p);
 }
@@ -126,6 +135,136 @@ static int cmp_span_start(const void *x, const void *y)
 	return a->span_id < b->span_id ? -1 : (a->span_id > b->span_id);
 }
 
+/* Captured values become attributes, typed as the capture says. */
+static int apply_captures(struct tt_trace *t, struct tt_span *s, const struct tt_probe *pr,
+			  const struct tt_caps *c, int64_t *nums)
+{
+	int i, err = 0;
+
+	for (i = 0; i < pr->n_caps && i < TT_MAX_CAPS; i++) {
+		const struct capture *cap = &pr->caps[i];
+		uint64_t v = c->vals[i];
+		char buf[TT_STR_CAP_BYTES + 1];
+
+		if (c->err_mask & (1u << i)) {
+			char *k = tt_arena__printf(t->arena, "%s.error", cap->name);
+
+			err |= !k || tt_span__set_str(t, s, k, "read failed");
+			continue;
+		}
+		if (cap->final == CAP_FINAL_READ && cap->size < 8 && cap->type == CAP_T_S64) {
+			/* sign-extend from the field's own width */
+			unsigned sh = 64 - 8 * cap->size;
+
+			v = (uint64_t)(((int64_t)(v << sh)) >> sh);
+		}
+		nums[i] = (int64_t)v;
+		if (cap->final == CAP_FINAL_STR || cap->final == CAP_FINAL_STR_PTR ||
+		    cap->type == CAP_T_STR) {
+			int slot = 0, j;
+
+			/* string slots are handed out in capture order */
+			for (j = 0; j < i; j++)
+				if (pr->caps[j].final == CAP_FINAL_STR || pr->caps[j].final == CAP_FINAL_STR_PTR)
+					slot++;
+			memcpy(buf, c->strs[slot & (TT_MAX_STR_CAPS - 1)], TT_STR_CAP_BYTES);
+			buf[TT_STR_CAP_BYTES] = '\0';
+			err |= tt_span__set_str(t, s, cap->name, buf);
+		} else if (cap->type == CAP_T_PTR) {
+			char *h = tt_arena__printf(t->arena, "0x%llx", (unsigned long long)v);
+
+			err |= !h || tt_span__set_str(t, s, cap->name, h);
+		} else if (cap->type == CAP_T_BOOL) {
+			err |= tt_span__set_bool(t, s, cap->name, v != 0);
+		} else {
+			err |= tt_span__set_int(t, s, cap->name, (int64_t)v);
+		}
+	}
+	return err ? -ENOMEM : 0;
+}
+
+static bool rule_holds(enum err_op op, int64_t x, int64_t v)
+{
+	switch (op) {
+	case ERR_LT:
+		return x < v;
+	case ERR_LE:
+		return x <= v;
+	case ERR_GT:
+		return x > v;
+	case ERR_GE:
+		return x >= v;
+	case ERR_EQ:
+		return x == v;
+	case ERR_NE:
+		return x != v;
+	default:
+		return false;
+	}
+}
+
+static const char *op_text(enum err_op op)
+{
+	static const char *const t[] = { "", "<", "<=", ">", ">=", "==", "!=" };
+
+	return op <= ERR_NE ? t[op] : "?";
+}
+
+/* The catalogue's error rule on the return value or a captured number. */
+static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct tt_probe *pr,
+			    const int64_t *nums, const struct tt_caps *c)
+{
+	const struct error_rule *r = &pr->cat->error;
+	int64_t x;
+	int i;
+
+	if (r->op == ERR_NONE || !r->operand)
+		return 0;
+	if (!strcmp(r->operand, "ret")) {
+		x = s->ret;
+	} else {
+		for (i = 0; i < pr->n_caps; i++)
+			if (!strcmp(pr->caps[i].name, r->operand))
+				break;
+		if (i == pr->n_caps || !c || (c->err_mask & (1u << i)))
+			return 0;
+		x = nums[i];
+	}
+	if (!rule_holds(r->op, x, r->value)) {
+		s->status = TT_STATUS_UNSET;
+		return 0;
+	}
+	s->status = TT_STATUS_ERROR;
+	s->status_msg = tt_arena__printf(t->arena, "%s %s %lld (%s = %lld)", r->operand,
+					 op_text(r->op), (long long)r->value, r->operand, (long long)x);
+	return tt_span__set_str(t, s, "error.type",
+				r->error_type ? r->error_type :
+						tt_arena__printf(t->arena, "%s=%lld", r->operand, (long long)x));
+}
+
+/* A root that captured a valid W3C traceparent joins that trace. Invalid headers
+ * are ignored and counted, as the spec says. */
+static void join_traceparent(struct assembler *a, struct tt_trace *t)
+{
+	const struct tt_attr *tp;
+	uint8_t tid[16], flags;
+	uint64_t parent;
+
+	if (!t->n_roots)
+		return;
+	tp = tt_span__attr(t->roots[0], "traceparent");
+	if (!tp || tp->type != TT_ATTR_STR || !tp->s[0])
+		return;
+	if (w3c_traceparent__parse(tp->s, tid, &parent, &flags)) {
+		a->st.invalid_traceparents++;
+		return;
+	}
+	memcpy(t->trace_id, tid, 16);
+	t->remote_parent_span_id = parent;
+	t->roots[0]->parent_span_id = parent;
+	tt_span__set_bool(t, t->roots[0], "tta.traceparent.sampled", w3c_sampled(flags));
+}
+
 /* Builds the trace from a pending set and hands it to every output. */
 static int emit(struct assembler *a, struct pending *p, int complete)
 {
@@ -134,6 +273,10 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	struct tt_trace t = {};
 	size_t i, n = p->n, nroots = 0;
 	int err = 0;
+
+	t.arena = tt_arena__new();
+	if (!t.arena)
+		return -ENOMEM;
 
 	spans = calloc(n, sizeof(*spans));
 	order = calloc(n, sizeof(*order));
@@ -164,6 +307,16 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 		s->name = pr ? pr->name : "[unknown probe]";
 		s->probe = pr ? pr->label : "[unknown probe]";
 		s->kind = pr ? pr->kind : "step";
+		s->role = pr && pr->cat ? (int)pr->cat->role : 0;
+		if (pr && pr->cat) {
+			int64_t nums[TT_MAX_CAPS] = {};
+
+			if (p->caps[i] && apply_captures(&t, s, pr, p->caps[i], nums)) {
+				err = -ENOMEM;
+				goto cleanup;
+			}
+			apply_error_rule(&t, s, pr, nums, p->caps[i]);
+		}
 		order[i] = s;
 		/* a duplicated span id would corrupt links: keep the first */
 		if (!u64map__get(by_id, s->span_id) && u64map__put(by_id, s->span_id, s)) {
@@ -204,6 +357,9 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	t.n_spans = n;
 	t.roots = roots;
 	t.n_roots = nroots;
+	join_traceparent(a, &t);
+	if (a->o.annotate)
+		primitives__annotate(&t);
 	t.complete = complete;
 	t.proc = a->o.process && n ? a->o.process(a->o.ctx, p->recs[0].pid) : NULL;
 	for (i = 0; i < a->o.n_sinks; i++) {
@@ -217,6 +373,7 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	if (!complete)
 		a->st.traces_incomplete++;
 cleanup:
+	tt_arena__free(t.arena);
 	u64map__free(by_id);
 	free(last_child);
 	free(roots);
@@ -262,7 +419,9 @@ int assembler__add(struct assembler *a, const void *data, size_t size)
 	struct pending *p;
 
 	a->st.records++;
-	if (size < sizeof(*r) || r->type != TT_REC_SPAN || !r->span_id || !r->trace_key) {
+	if (size < sizeof(*r) || (r->type != TT_REC_SPAN && r->type != TT_REC_SPAN_CAPS) ||
+	    (r->type == TT_REC_SPAN_CAPS && size < sizeof(*r) + sizeof(struct tt_caps)) ||
+	    !r->span_id || !r->trace_key) {
 		a->st.bad_records++;
 		return -EINVAL;
 	}
@@ -279,11 +438,23 @@ int assembler__add(struct assembler *a, const void *data, size_t size)
 	if (p->n == p->cap) {
 		size_t ncap = p->cap ? p->cap * 2 : 8;
 		struct tt_span_rec *nr = realloc(p->recs, ncap * sizeof(*nr));
+		struct tt_caps **nc;
 
 		if (!nr)
 			return -ENOMEM;
 		p->recs = nr;
+		nc = realloc(p->caps, ncap * sizeof(*nc));
+		if (!nc)
+			return -ENOMEM;
+		p->caps = nc;
 		p->cap = ncap;
+	}
+	p->caps[p->n] = NULL;
+	if (r->type == TT_REC_SPAN_CAPS) {
+		p->caps[p->n] = malloc(sizeof(struct tt_caps));
+		if (!p->caps[p->n])
+			return -ENOMEM;
+		memcpy(p->caps[p->n], r + 1, sizeof(struct tt_caps));
 	}
 	p->recs[p->n++] = *r;
 	p->last_mono_ns = r->end_ns;

@@ -25,6 +25,8 @@ struct assembler_opts {
 	/* more spans than this waiting for their roots: the oldest traces are emitted
 	 * incomplete, and counted */
 	size_t max_pending_spans;
+	/* derive the primitives' attributes (tta.*) from each trace's shape */
+	bool annotate;
 };
 
 struct assembler_stats {
@@ -35,6 +37,7 @@ struct assembler_stats {
 	uint64_t traces_incomplete; /* of which without their root */
 	uint64_t evicted_traces; /* emitted early because of max_pending_spans */
 	uint64_t sink_errors;
+	uint64_t invalid_traceparents; /* captured, malformed, ignored as W3C says */
 };
 
 struct assembler;

@@ -1,6 +1,7 @@
 /* Attach logic. Exit probes go in before entry probes so a call that starts
  * during attach is never left with an entry and no exit (which would leave a
  * stale frame); the reverse case (exit without entry) is counted by the kernel. */
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "catalog.h"
+#include "ttatrace.h"
 #include "elfsyms.h"
 #include "glob.h"
 #include "probes.h"
@@ -34,6 +37,8 @@ struct attacher {
 	int entry_multi_fd, exit_multi_fd;
 	bool multi_ok;
 	bool multi_proven; /* a uprobe_multi link worked once */
+	const struct catalog *cat;
+	int cfg_map_fd;
 	struct probe_table *pt;
 	struct probe_spec *specs;
 	size_t n_specs;
@@ -104,11 +109,88 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 	a->entry_multi_fd = entry_multi ? bpf_program__fd(entry_multi) : -1;
 	a->exit_multi_fd = exit_multi ? bpf_program__fd(exit_multi) : -1;
 	a->multi_ok = a->entry_multi_fd >= 0 && a->exit_multi_fd >= 0;
+	a->cfg_map_fd = -1;
 	a->pt = pt;
 	a->specs = specs;
 	a->n_specs = n_specs;
 	a->verbose = verbose;
 	return a;
+}
+
+void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd)
+{
+	a->cat = cat;
+	a->cfg_map_fd = cfg_map_fd;
+}
+
+/* Catalogue entry, resolved captures and the kernel's capture config for a new
+ * probe. A capture that cannot be resolved is reported and left out: the span
+ * is still traced. */
+static int configure_probe(struct attacher *a, struct tt_probe *p, const char *open_path)
+{
+	const struct cat_entry *e;
+	struct capture caps[CAT_MAX_CAPTURES];
+	struct tt_probe_cfg cfg = {};
+	char err[256];
+	int i, r, strs = 0;
+
+	if (!a->cat)
+		return 0;
+	e = catalog__match(a->cat, p->binary_path, p->symbol);
+	if (!e)
+		return 0;
+	p->cat = e;
+	p->name = e->name ? e->name : p->symbol;
+	p->kind = prim_kind__name(e->kind);
+	if (!e->n_caps)
+		return 0;
+	memset(caps, 0, sizeof(caps));
+	r = catalog__resolve(e, open_path, p->symbol, caps, err, sizeof(err));
+	if (r) {
+		fprintf(stderr, "ttatrace: warning: %s: captures of %s left out: %s\n",
+			a->cat->path, p->label, err);
+		return 0;
+	}
+	p->caps = calloc(e->n_caps, sizeof(*p->caps));
+	if (!p->caps) {
+		for (i = 0; i < e->n_caps; i++)
+			capture__clear(&caps[i]);
+		return -ENOMEM;
+	}
+	memcpy(p->caps, caps, e->n_caps * sizeof(*caps));
+	p->n_caps = e->n_caps;
+	cfg.n_caps = e->n_caps;
+	cfg.ctx_key = e->ctx_key;
+	for (i = 0; i < e->n_caps; i++) {
+		const struct capture *c = &p->caps[i];
+		struct tt_cap_spec *k = &cfg.caps[i];
+		int j;
+
+		k->src = c->src == CAP_SRC_RET;
+		k->arg = c->arg;
+		k->n_derefs = c->n_derefs;
+		for (j = 0; j < c->n_derefs && j < TT_MAX_DEREFS; j++)
+			k->deref_off[j] = c->deref_off[j];
+		k->final = c->final == CAP_FINAL_READ ? TT_CAP_READ :
+			   c->final == CAP_FINAL_STR ? TT_CAP_STR :
+			   c->final == CAP_FINAL_STR_PTR ? TT_CAP_STR_PTR : TT_CAP_VALUE;
+		k->final_off = c->final_off;
+		k->size = c->size;
+		if (k->final == TT_CAP_STR || k->final == TT_CAP_STR_PTR)
+			k->str_slot = strs++ & (TT_MAX_STR_CAPS - 1);
+		p->cookie_flags |= k->src ? TT_COOKIE_RET_CAPS : TT_COOKIE_CAPS;
+	}
+	if (e->ctx_key >= 0)
+		p->cookie_flags |= TT_COOKIE_CTX_KEY | TT_COOKIE_CAPS;
+	/* ret captures still need the frame's capture area from the entry */
+	if (p->cookie_flags & TT_COOKIE_RET_CAPS)
+		p->cookie_flags |= TT_COOKIE_CAPS;
+	if (a->cfg_map_fd >= 0 && bpf_map_update_elem(a->cfg_map_fd, &p->id, &cfg, BPF_ANY)) {
+		fprintf(stderr, "ttatrace: warning: no room for the captures of %s (more than %d "
+				"probes with captures)\n", p->label, TT_MAX_CAP_PROBES);
+		p->cookie_flags = 0;
+	}
+	return 0;
 }
 
 void attacher__free(struct attacher *a)
@@ -195,7 +277,7 @@ static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *ope
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	int err;
 
-	uo.bpf_cookie = p->id;
+	uo.bpf_cookie = p->id | p->cookie_flags;
 	uo.retprobe = true;
 	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid, open_path, p->offset, &uo);
 	if (!p->exit)
@@ -286,8 +368,12 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 			added = -errno;
 			goto cleanup;
 		}
+		if (configure_probe(a, probes[i], open_path)) {
+			added = -ENOMEM;
+			goto cleanup;
+		}
 		offs[i] = s->offset;
-		cookies[i] = probes[i]->id;
+		cookies[i] = probes[i]->id | probes[i]->cookie_flags;
 	}
 	if (a->multi_ok) {
 		int r = attach_multi_range(a, m, probes, offs, cookies, 0, m->n, open_path);

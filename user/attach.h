@@ -34,6 +34,10 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 			       struct probe_table *pt, struct probe_spec *specs, size_t n_specs,
 			       int verbose);
 void attacher__free(struct attacher *a);
+/* With a catalogue, matched symbols take its names, kinds and captures; capture
+ * configs go to the BPF map probe_cfg (cfg_map_fd). */
+struct catalog;
+void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd);
 
 /* Attaches to every mapped file of pid not scanned before. Returns the number of
  * new probes, or a negative errno with a one-line reason in err (-ESRCH: no such

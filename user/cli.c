@@ -26,6 +26,7 @@ static const char doc[] =
 	"\n"
 	"Examples:\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*'\n"
+	"  sudo ttatrace -p 1234 --config tools/workflow-demo.yaml\n"
 	"  sudo ttatrace -p 1234 --probe 'libsqlite3:sqlite3_*' --format jsonl -o spans.jsonl\n"
 	"  sudo ttatrace --probe 'tta_*' --folded out.folded -- ./build/workflow-demo --iterations 100\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --otlp http://127.0.0.1:4318 --format none\n"
@@ -56,12 +57,17 @@ enum {
 	OPT_OTLP,
 	OPT_METRICS_ADDR,
 	OPT_USAGE,
+	OPT_CONFIG,
 };
 
 static const struct argp_option options[] = {
 	{ NULL, 0, NULL, 0, "Targets:", 1 },
 	{ "pid", 'p', "PID", 0, "Trace this running process (repeatable)", 1 },
 	{ "probe", OPT_PROBE, "SPEC", 0, "Functions to trace: [BINARY:]GLOB (repeatable)", 1 },
+	{ "config", OPT_CONFIG, "FILE", 0,
+	  "Primitive catalogue (YAML): kinds, names, captures, error rules, context keys, "
+	  "SLOs; its globs are traced too (see tools/catalog.md)",
+	  1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "format", OPT_FORMAT, "FMT", 0,
 	  "tree (default), jsonl, otlp-json (OTLP/JSON lines, as the Collector's file exporter "
@@ -87,7 +93,7 @@ static const struct argp_option options[] = {
 	{ "version", 'V', NULL, 0, "Print the version", -1 },
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop after SEC seconds (e.g. 30, 1.5, 500ms)", 3 },
-	{ "max-depth", OPT_MAX_DEPTH, "N", 0, "Nesting depth traced per thread (1-64, default 32)", 3 },
+	{ "max-depth", OPT_MAX_DEPTH, "N", 0, "Nesting depth traced per thread (1-32, default 32)", 3 },
 	{ "ringbuf-size", OPT_RINGBUF, "BYTES", 0, "Ring buffer size, power of two (default 16M)", 3 },
 	{ "drain-ms", OPT_DRAIN_MS, "MS", 0, "Drain the ring buffer every MS ms (default 100)", 3 },
 	{ "trace-timeout", OPT_TRACE_TIMEOUT, "SEC", 0,
@@ -219,6 +225,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_OTLP:
 		o->otlp = arg;
 		break;
+	case OPT_CONFIG:
+		o->config = arg;
+		break;
 	case OPT_METRICS_ADDR:
 		if (!*arg)
 			usage_error("empty --metrics-addr (expected HOST:PORT, e.g. 127.0.0.1:9464)");
@@ -288,8 +297,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!o->n_pids && !o->cmd_argc)
 			usage_error("no target: give -p PID or -- CMD [ARGS]");
-		if (!o->n_specs)
-			usage_error("no --probe given: say which functions to trace, e.g. --probe 'tta_*'");
+		if (!o->n_specs && !o->config)
+			usage_error("no --probe or --config given: say which functions to trace, e.g. --probe 'tta_*'");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -28,6 +28,7 @@ struct tt_opts {
 	const char *folded;
 	const char *svg;
 	const char *otlp; /* --otlp URL */
+	const char *config; /* --config catalogue.yaml */
 	const char *metrics_addr; /* --metrics-addr HOST:PORT, NULL: no /metrics */
 	bool critical_path;
 	double duration_s; /* 0: until stopped */

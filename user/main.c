@@ -23,6 +23,7 @@
 
 #include "assembler.h"
 #include "attach.h"
+#include "catalog.h"
 #include "cli.h"
 #include "elfsyms.h"
 #include "flamegraph_cmd.h"
@@ -428,6 +429,9 @@ static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
 			out->unwound += per[i].unwound;
 			out->storage_fail += per[i].storage_fail;
 			out->wakeups += per[i].wakeups;
+			out->threads_inherited += per[i].threads_inherited;
+			out->ctx_joined += per[i].ctx_joined;
+			out->cap_read_fail += per[i].cap_read_fail;
 		}
 	}
 	free(per);
@@ -462,6 +466,9 @@ static int validate_specs(struct probe_spec *specs, size_t n)
 int main(int argc, char **argv)
 {
 	struct probe_spec specs[MAX_SPECS] = {};
+	struct catalog *cat = NULL;
+	struct bpf_link *fork_link = NULL;
+	size_t n_specs = 0;
 	struct tt_sink *sinks[8] = {};
 	struct tt_sink *otlp_sink = NULL;
 	struct flamegraph *svg = NULL;
@@ -504,8 +511,35 @@ int main(int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto cleanup;
 		}
+		n_specs++;
 	}
-	if (validate_specs(specs, o.n_specs))
+	if (o.config) {
+		cat = catalog__load(o.config, err, sizeof(err));
+		if (!cat) {
+			die_msg("%s", err);
+			rc = EXIT_USAGE;
+			goto cleanup;
+		}
+		/* every catalogue entry is also a probe spec */
+		for (i = 0; i < cat->n; i++) {
+			char text[1024];
+
+			if (n_specs == MAX_SPECS) {
+				die_msg("%s: more than %d primitives", o.config, MAX_SPECS);
+				rc = EXIT_USAGE;
+				goto cleanup;
+			}
+			snprintf(text, sizeof(text), "%s%s%s", cat->entries[i].binary ? cat->entries[i].binary : "",
+				 cat->entries[i].binary ? ":" : "", cat->entries[i].glob);
+			if (probe_spec__parse(text, &specs[n_specs], err, sizeof(err))) {
+				die_msg("%s:%d: %s", o.config, cat->entries[i].line, err);
+				rc = EXIT_USAGE;
+				goto cleanup;
+			}
+			n_specs++;
+		}
+	}
+	if (validate_specs(specs, n_specs))
 		goto cleanup;
 	if (check_privileges() || check_kernel())
 		goto cleanup;
@@ -603,9 +637,16 @@ int main(int argc, char **argv)
 	hist_reader__source(hreader, &msrc);
 	att = attacher__new(skel->progs.tt_entry, skel->progs.tt_exit,
 			    multi ? skel->progs.tt_entry_multi : NULL,
-			    multi ? skel->progs.tt_exit_multi : NULL, pt, specs, o.n_specs, o.verbose);
+			    multi ? skel->progs.tt_exit_multi : NULL, pt, specs, n_specs, o.verbose);
 	if (!att)
 		goto cleanup;
+	if (cat)
+		attacher__set_catalog(att, cat, bpf_map__fd(skel->maps.probe_cfg));
+	/* threads created inside a span continue its trace */
+	fork_link = bpf_program__attach(skel->progs.tt_fork);
+	if (!fork_link && o.verbose)
+		fprintf(stderr, "ttatrace: warning: no fork tracepoint (%s): threads started inside a "
+				"span begin their own traces\n", strerror(errno));
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -629,7 +670,7 @@ int main(int argc, char **argv)
 		total += r;
 		if (!total && i + 1 == o.n_pids && !o.cmd_argc) {
 			die_msg("nothing matched: no function of pid %d matches %s%s (searched: %s)",
-				t->pid, specs[0].text, o.n_specs > 1 ? " or the other --probe specs" : "",
+				t->pid, specs[0].text, n_specs > 1 ? " or the other probe specs" : "",
 				attacher__searched(att));
 			goto cleanup;
 		}
@@ -700,14 +741,14 @@ int main(int argc, char **argv)
 		if (!total) {
 			die_msg("nothing matched: no function of '%s' or its libraries matches %s%s "
 				"(searched: %s)",
-				o.cmd[0], specs[0].text, o.n_specs > 1 ? " or the other --probe specs" : "",
+				o.cmd[0], specs[0].text, n_specs > 1 ? " or the other probe specs" : "",
 				attacher__searched(att));
 			if (t->alive)
 				kill(launch.pid, SIGKILL);
 			goto cleanup;
 		}
 	}
-	for (i = 0; i < o.n_specs; i++)
+	for (i = 0; i < n_specs; i++)
 		if (!specs[i].matched)
 			fprintf(stderr, "ttatrace: warning: --probe '%s' matched nothing yet\n",
 				specs[i].text);
@@ -759,6 +800,7 @@ int main(int argc, char **argv)
 	ao.n_sinks = n_sinks;
 	ao.idle_timeout_ns = (uint64_t)(o.trace_timeout_s * 1e9);
 	ao.max_pending_spans = 4u << 20;
+	ao.annotate = cat != NULL;
 	asmb = assembler__new(&ao);
 	if (!asmb)
 		goto cleanup;
@@ -871,14 +913,16 @@ cleanup:
 	else if (out)
 		fflush(out);
 	bpf_link__destroy(stop_link);
+	bpf_link__destroy(fork_link);
 	ring_buffer__free(rb);
 	assembler__free(asmb);
 	attacher__free(att);
 	probe_table__free(pt);
 	hist_reader__free(hreader);
 	ttatrace_bpf__destroy(skel);
-	for (i = 0; i < o.n_specs; i++)
+	for (i = 0; i < n_specs; i++)
 		probe_spec__clear(&specs[i]);
+	catalog__free(cat);
 	for (i = 0; i < n_targets; i++)
 		free(targets[i].cmdline);
 	return rc;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "metrics.h"
 
 #define NAME_MAX_LEN 256
@@ -15,6 +16,8 @@ struct group {
 	char name[NAME_MAX_LEN];
 	char kind[KIND_MAX_LEN];
 	struct hist_snapshot h;
+	bool has_slo;
+	struct slo slo;
 };
 
 uint64_t metrics__le_ns(uint32_t i)
@@ -133,6 +136,18 @@ static int collect(const struct metrics_source *src, struct group **out, size_t 
 			snprintf(g->kind, sizeof(g->kind), "%s", kind);
 		}
 		hist__add(&groups[j].h, snap);
+		if (!groups[j].has_slo && src->probe_slo) {
+			struct slo slo = {};
+
+			r = src->probe_slo(src->ctx, id, &slo);
+			if (!r && (slo.has_latency || slo.has_errors)) {
+				groups[j].slo = slo;
+				groups[j].has_slo = true;
+			} else if (r && r != -ENOENT) {
+				err = r;
+				goto out;
+			}
+		}
 	}
 	if (ng)
 		qsort(groups, ng, sizeof(*groups), cmp_group);
@@ -147,9 +162,110 @@ out:
 	return 0;
 }
 
+uint64_t metrics__slo_bound_ns(uint64_t threshold_ns)
+{
+	uint64_t bound = 0;
+	uint32_t b;
+
+	for (b = 0; b < TT_HIST_NBUCKETS - 1 && hist__bucket_upper_ns(b) <= threshold_ns; b++)
+		bound = hist__bucket_upper_ns(b);
+	return bound;
+}
+
+uint64_t metrics__slo_good(const struct hist_snapshot *s, uint64_t threshold_ns)
+{
+	/* bucket b holds [lower, upper): upper <= threshold means every call in it took
+	 * less than the threshold */
+	return hist__count_below(s, threshold_ns);
+}
+
+int metrics__for_each(const struct metrics_source *src,
+		      int (*cb)(const struct metrics_series *s, void *ctx), void *ctx)
+{
+	struct group *groups = NULL;
+	size_t ng = 0, j;
+	int err;
+
+	err = collect(src, &groups, &ng);
+	if (err)
+		return err;
+	for (j = 0; j < ng && !err; j++) {
+		struct metrics_series s = { .name = groups[j].name,
+					    .kind = groups[j].kind,
+					    .h = &groups[j].h,
+					    .slo = groups[j].has_slo ? &groups[j].slo : NULL };
+
+		err = cb(&s, ctx);
+	}
+	free(groups);
+	return err;
+}
+
 static void family(FILE *out, const char *name, const char *type, const char *help)
 {
 	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static bool any_slo(const struct group *groups, size_t ng, bool latency)
+{
+	for (size_t j = 0; j < ng; j++)
+		if (groups[j].has_slo && (latency ? groups[j].slo.has_latency : groups[j].slo.has_errors))
+			return true;
+	return false;
+}
+
+/* Targets and thresholds are exported as series so that the burn-rate rules
+ * (deploy/prometheus/alerts.yaml) need no copy of the catalogue. */
+static void render_slos(FILE *out, const struct group *groups, size_t ng, const char *service)
+{
+	char sec[48];
+	size_t j;
+
+	if (any_slo(groups, ng, true)) {
+		family(out, "ttatrace_slo_latency_threshold_seconds", "gauge",
+		       "Latency SLO threshold of the primitive (from the catalogue).");
+		for (j = 0; j < ng; j++) {
+			if (!groups[j].has_slo || !groups[j].slo.has_latency)
+				continue;
+			metrics__fmt_seconds(groups[j].slo.latency_threshold_ns, sec, sizeof(sec));
+			fputs("ttatrace_slo_latency_threshold_seconds", out);
+			put_labels(out, &groups[j], service, NULL);
+			fprintf(out, " %s\n", sec);
+		}
+		family(out, "ttatrace_slo_latency_target", "gauge",
+		       "Fraction of calls that should finish within the latency threshold.");
+		for (j = 0; j < ng; j++) {
+			if (!groups[j].has_slo || !groups[j].slo.has_latency)
+				continue;
+			fputs("ttatrace_slo_latency_target", out);
+			put_labels(out, &groups[j], service, NULL);
+			fprintf(out, " %.15g\n", groups[j].slo.latency_target);
+		}
+		family(out, "ttatrace_slo_latency_good_total", "counter",
+		       "Calls within the latency threshold: those in histogram buckets whose upper "
+		       "bound is at or below it (a call within 6.25% below the threshold may count as "
+		       "slow, never the reverse).");
+		for (j = 0; j < ng; j++) {
+			if (!groups[j].has_slo || !groups[j].slo.has_latency)
+				continue;
+			fputs("ttatrace_slo_latency_good_total", out);
+			put_labels(out, &groups[j], service, NULL);
+			fprintf(out, " %" PRIu64 "\n",
+				metrics__slo_good(&groups[j].h, groups[j].slo.latency_threshold_ns));
+		}
+	}
+	if (any_slo(groups, ng, false)) {
+		family(out, "ttatrace_slo_errors_target", "gauge",
+		       "Fraction of calls that should not be errors (SLI: 1 - errors_total / "
+		       "calls_total).");
+		for (j = 0; j < ng; j++) {
+			if (!groups[j].has_slo || !groups[j].slo.has_errors)
+				continue;
+			fputs("ttatrace_slo_errors_target", out);
+			put_labels(out, &groups[j], service, NULL);
+			fprintf(out, " %.15g\n", groups[j].slo.errors_target);
+		}
+	}
 }
 
 int metrics__render(const struct metrics_source *src, const char *service, FILE *out)
@@ -212,6 +328,8 @@ int metrics__render(const struct metrics_source *src, const char *service, FILE 
 		/* frames abandoned by longjmp never return: never report below zero */
 		fprintf(out, " %" PRId64 "\n", groups[j].h.inflight > 0 ? groups[j].h.inflight : 0);
 	}
+
+	render_slos(out, groups, ng, service);
 
 	family(out, "ttatrace_spans_total", "counter",
 	       "Spans finished in the kernel (paired calls of every traced function).");

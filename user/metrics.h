@@ -11,6 +11,8 @@
 #include "hist.h"
 #include "ttatrace.h"
 
+struct slo; /* catalog.h */
+
 struct metrics_source {
 	/* probe ids are 0 .. n_probes() - 1 */
 	uint32_t (*n_probes)(void *ctx);
@@ -22,6 +24,9 @@ struct metrics_source {
 			    size_t kind_len);
 	/* kernel counters summed over CPUs; 0 or a negative errno; may be NULL */
 	int (*read_kstats)(void *ctx, struct tt_kstats *out);
+	/* the SLO of probe id's primitive: 0 and *out filled, or -ENOENT when it has
+	 * none; may be NULL (no SLOs) */
+	int (*probe_slo)(void *ctx, uint32_t id, struct slo *out);
 	void *ctx;
 };
 
@@ -35,9 +40,35 @@ uint64_t metrics__le_ns(uint32_t i);
 /* Formats ns as seconds, exactly ("0.000001024", "3", "824.633720832"). */
 void metrics__fmt_seconds(uint64_t ns, char *buf, size_t len);
 
+/* Calls of s that met a latency threshold: those in the kernel buckets whose upper
+ * bound is at or below threshold_ns. The bucket straddling the threshold counts as
+ * slow, so the effective threshold is metrics__slo_bound_ns(threshold_ns), at most
+ * 1/16 (6.25%) below it: a conservative SLI, never an optimistic one. */
+uint64_t metrics__slo_good(const struct hist_snapshot *s, uint64_t threshold_ns);
+/* The largest kernel bucket bound <= threshold_ns (threshold_ns itself when it is
+ * one; 0 below the first bound). */
+uint64_t metrics__slo_bound_ns(uint64_t threshold_ns);
+
+/* One primitive as the exposition shows it: its probes merged. */
+struct metrics_series {
+	const char *name;
+	const char *kind;
+	const struct hist_snapshot *h;
+	const struct slo *slo; /* NULL: no SLO */
+};
+
+/* Reads every probe of src once, merges them as metrics__render does and calls cb
+ * for each primitive in the exposition's order; a non-zero return from cb stops the
+ * walk and is returned. 0 or a negative errno. */
+int metrics__for_each(const struct metrics_source *src,
+		      int (*cb)(const struct metrics_series *s, void *ctx), void *ctx);
+
 /* Writes the exposition to out. Probes with the same (name, kind) are merged into
  * one series, sorted by name. service, unless NULL, is a label of every series.
- * 0 or a negative errno. */
+ * Primitives with an SLO (src->probe_slo; the first probe of a primitive that has
+ * one wins) also get ttatrace_slo_latency_threshold_seconds, _latency_target,
+ * _latency_good_total and ttatrace_slo_errors_target; the error SLI is
+ * errors_total / calls_total. 0 or a negative errno. */
 int metrics__render(const struct metrics_source *src, const char *service, FILE *out);
 /* The same into a malloc'd buffer (*buf, *len; free it). */
 int metrics__render_buf(const struct metrics_source *src, const char *service, char **buf,

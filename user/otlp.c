@@ -711,7 +711,8 @@ static int convert_span(struct otlp_spans *out, const uint8_t *trace_id, const s
 		ps->attributes[n++] = kv_str(a, "tta.probe", s->probe);
 	if (probe_symbol(s->probe))
 		ps->attributes[n++] = kv_str(a, "code.function", probe_symbol(s->probe));
-	if (s->kind)
+	/* the primitives annotation sets it when a catalogue is in use */
+	if (s->kind && !tt_span__attr(s, "tta.primitive.kind"))
 		ps->attributes[n++] = kv_str(a, "tta.primitive.kind", s->kind);
 	ps->attributes[n++] = kv_int(a, "thread.id", s->tid);
 	ps->attributes[n++] = kv_int(a, "tta.return_value", s->ret);

@@ -39,7 +39,9 @@ static void write_span(FILE *f, const struct tt_trace *t, const char *tid, const
 	size_t i;
 
 	fprintf(f, "{\"trace_id\":\"%s\",\"span_id\":\"%s\",\"parent_span_id\":\"%s\",\"name\":", tid,
-		span_id_hex(s->span_id, sid), s->parent ? span_id_hex(s->parent->span_id, pid) : "");
+		span_id_hex(s->span_id, sid),
+		s->parent ? span_id_hex(s->parent->span_id, pid) :
+		s->parent_span_id ? span_id_hex(s->parent_span_id, pid) : "");
 	json_write_str(f, s->name);
 	fputs(",\"probe\":", f);
 	json_write_str(f, s->probe);

@@ -41,6 +41,9 @@ static void print_attrs(FILE *f, const struct tt_span *s)
 	for (i = 0; i < s->n_attrs; i++) {
 		const struct tt_attr *a = &s->attrs[i];
 
+		/* already shown as [kind] */
+		if (!strcmp(a->key, "tta.primitive.kind"))
+			continue;
 		fprintf(f, " %s=", a->key);
 		switch (a->type) {
 		case TT_ATTR_STR:

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "catalog.h"
 #include "probes.h"
 #include "ttatrace.h"
 
@@ -36,6 +37,13 @@ static void probe_free(struct tt_probe *p)
 	free(p->binary_name);
 	free(p->symbol);
 	free(p->label);
+	if (p->caps) {
+		int i;
+
+		for (i = 0; i < p->n_caps; i++)
+			capture__clear(&p->caps[i]);
+		free(p->caps);
+	}
 	free(p);
 }
 

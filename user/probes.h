@@ -9,6 +9,8 @@
 #include <sys/types.h>
 
 struct bpf_link;
+struct cat_entry;
+struct capture;
 
 struct tt_probe {
 	uint32_t id;
@@ -22,6 +24,11 @@ struct tt_probe {
 	uint64_t offset; /* file offset of the entry */
 	uint64_t addr; /* st_value */
 	bool nop5;
+	/* from the catalogue (NULL without --config): kind, name, captures, rules */
+	const struct cat_entry *cat;
+	struct capture *caps; /* resolved copies of cat->caps (offsets filled) */
+	int n_caps;
+	uint64_t cookie_flags; /* TT_COOKIE_* */
 	struct bpf_link *entry;
 	struct bpf_link *exit;
 	/* summary, from received spans */

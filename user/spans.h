@@ -61,6 +61,7 @@ struct tt_span {
 	const char *name; /* span name: symbol, or the catalogue's name */
 	const char *probe; /* "binary:symbol" */
 	const char *kind; /* primitive kind ("step" for a plain --probe) */
+	int role; /* enum prim_role (catalog.h): ROLE_COMPENSATION for saga compensations */
 	enum tt_status status;
 	const char *status_msg; /* NULL unless status is ERROR */
 	struct tt_attr *attrs;
@@ -81,7 +82,28 @@ struct tt_trace {
 	size_t n_roots;
 	bool complete; /* false: the root never finished (target died, record lost) */
 	const struct tt_process *proc;
+	uint64_t remote_parent_span_id; /* joined a W3C traceparent: the remote parent, else 0 */
+	struct tt_arena *arena; /* memory that lives as long as the trace (attributes, links) */
 };
+
+/* Per-trace bump allocator: everything taken from it is freed with the trace. */
+struct tt_arena;
+struct tt_arena *tt_arena__new(void);
+void tt_arena__free(struct tt_arena *a);
+void *tt_arena__alloc(struct tt_arena *a, size_t n); /* zeroed; NULL on ENOMEM */
+char *tt_arena__strdup(struct tt_arena *a, const char *s);
+char *tt_arena__printf(struct tt_arena *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Appends (or replaces, same key) an attribute on s; strings are copied into the
+ * trace's arena. 0 or -ENOMEM. */
+int tt_span__set_attr(struct tt_trace *t, struct tt_span *s, const struct tt_attr *a);
+int tt_span__set_str(struct tt_trace *t, struct tt_span *s, const char *key, const char *v);
+int tt_span__set_int(struct tt_trace *t, struct tt_span *s, const char *key, int64_t v);
+int tt_span__set_bool(struct tt_trace *t, struct tt_span *s, const char *key, bool v);
+int tt_span__add_link(struct tt_trace *t, struct tt_span *s, const uint8_t trace_id[16],
+		      uint64_t span_id);
+/* The attribute with key, or NULL. */
+const struct tt_attr *tt_span__attr(const struct tt_span *s, const char *key);
 
 static inline uint64_t tt_span__duration_ns(const struct tt_span *s)
 {

@@ -157,6 +157,12 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 		", no thread storage %llu, malformed records %" PRIu64 "\n",
 		ks->rb_reserve_fail, ks->stack_overflow, ks->exit_no_entry, ks->unwound, ks->storage_fail,
 		as->bad_records);
+	if (ks->threads_inherited || ks->ctx_joined || ks->cap_read_fail || as->invalid_traceparents)
+		fprintf(f,
+			"ttatrace: across threads: %llu threads continued the span that created them, "
+			"%llu spans joined by context key; capture reads failed %llu; invalid "
+			"traceparents ignored %" PRIu64 "\n",
+			ks->threads_inherited, ks->ctx_joined, ks->cap_read_fail, as->invalid_traceparents);
 	if (rt->hist && !print_hist_rows(f, pt, rt->hist, rt->elapsed_s)) {
 		free(rows);
 		return;

@@ -51,7 +51,10 @@ for s in spans:
         check(p is not None, f"{s['name']}: parent {s['parent_span_id']} missing")
         if p:
             check(p["trace_id"] == s["trace_id"], f"{s['name']}: parent in another trace")
-            check(p["tid"] == s["tid"], f"{s['name']}: same-thread parent on another thread")
+            # threads created inside a span continue it (the kernel's fork hook)
+            cross = s["name"] in ("tta_parallel_branch", "tta_slow_operation")
+            check((p["tid"] != s["tid"]) if cross else (p["tid"] == s["tid"]),
+                  f"{s['name']}: parent {p['name']} on tid {p['tid']}, span on {s['tid']}")
             check(s["depth"] == p["depth"] + 1, f"{s['name']}: depth {s['depth']} under {p['depth']}")
             check(p["start_ns"] <= s["start_ns"] and s["end_ns"] <= p["end_ns"],
                   f"{s['name']} not inside its parent {p['name']}")
@@ -73,6 +76,9 @@ want = {
     "tta_fallback_service": "tta_fallback",
     "tta_cache_load": "tta_cache_get",
     "tta_saga_reserve": "tta_saga",
+    "tta_parallel_branch": "tta_parallel",
+    "tta_slow_operation": "tta_timeout",
+    "tta_pool_task": None,  # pool threads predate the span: only a context key links them
 }
 for child, par in want.items():
     got = parent_of.get(child)

@@ -212,7 +212,7 @@ static void test_cli_all_options(void **state)
 			 "--no-summary",
 			 "-vv",
 			 "--max-depth",
-			 "64",
+			 "32",
 			 "--ringbuf-size",
 			 "4M",
 			 "--drain-ms",
@@ -236,7 +236,7 @@ static void test_cli_all_options(void **state)
 	assert_true(o.critical_path);
 	assert_true(o.quiet_summary);
 	assert_int_equal(o.verbose, 2);
-	assert_int_equal(o.max_depth, 64);
+	assert_int_equal(o.max_depth, TT_MAX_DEPTH);
 	assert_int_equal(o.ringbuf_bytes, 4ULL << 20);
 	assert_int_equal(o.drain_ms, 10);
 	assert_true(fabs(o.trace_timeout_s - 0.5) < 1e-12);
