@@ -162,6 +162,9 @@ $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 export TT_BUILD_DIR := $(BUILD)
 export BUILD
 
+# test_dwarf reads the demo's DWARF
+$(BUILD)/tests/test_dwarf: $(BUILD)/workflow-demo
+
 unit: $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS)
 	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
 

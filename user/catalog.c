@@ -12,10 +12,11 @@
 
 #include "attach.h"
 #include "catalog.h"
+#include "ttatrace.h"
 #include "glob.h"
 #include "procmaps.h"
 
-#define MAX_STR_CAPS 2 /* string buffers per record on the BPF side (TT_MAX_STR_CAPS) */
+#define MAX_STR_CAPS TT_MAX_STR_CAPS /* string buffers per record on the BPF side */
 #define MAX_FILE_BYTES (16u << 20)
 
 struct loader {

@@ -11,8 +11,9 @@
 #include <unistd.h>
 
 #include "catalog.h"
+#include "ttatrace.h"
 
-#define MAX_STR_CAPS 2 /* string buffers per record on the BPF side (TT_MAX_STR_CAPS) */
+#define MAX_STR_CAPS TT_MAX_STR_CAPS /* string buffers per record on the BPF side */
 #define MAX_FIELDS (CAT_MAX_DEREFS + 1)
 #define MAX_ANON_DEPTH 8
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "hist.h"
 #include "metrics.h"
 #include "probes.h"
@@ -151,6 +152,8 @@ int hist__size_maps(struct ttatrace_bpf *skel, uint32_t max_probes)
 struct reader_probe {
 	char *name;
 	char *kind;
+	bool has_slo;
+	struct slo slo; /* copied: the HTTP thread must not read the catalogue's */
 };
 
 struct hist_reader {
@@ -212,6 +215,9 @@ int hist_reader__sync(struct hist_reader *r, struct probe_table *pt)
 
 		v[i].name = strdup(p && p->name ? p->name : p && p->symbol ? p->symbol : "?");
 		v[i].kind = strdup(p && p->kind ? p->kind : "step");
+		v[i].has_slo = p && p->cat && (p->cat->slo.has_latency || p->cat->slo.has_errors);
+		if (v[i].has_slo)
+			v[i].slo = p->cat->slo;
 		if (!v[i].name || !v[i].kind) {
 			free(v[i].name);
 			free(v[i].kind);
@@ -262,6 +268,20 @@ static int rd_probe_labels(void *ctx, uint32_t id, char *name, size_t name_len, 
 	return err;
 }
 
+static int rd_probe_slo(void *ctx, uint32_t id, struct slo *out)
+{
+	struct hist_reader *r = ctx;
+	int err = -ENOENT;
+
+	pthread_mutex_lock(&r->lock);
+	if (id < r->n && r->probes[id].has_slo) {
+		*out = r->probes[id].slo;
+		err = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return err;
+}
+
 static int rd_read_kstats(void *ctx, struct tt_kstats *out)
 {
 	struct hist_reader *r = ctx;
@@ -301,5 +321,6 @@ void hist_reader__source(struct hist_reader *r, struct metrics_source *src)
 	src->read_probe = rd_read_probe;
 	src->probe_labels = rd_probe_labels;
 	src->read_kstats = rd_read_kstats;
+	src->probe_slo = rd_probe_slo;
 	src->ctx = r;
 }

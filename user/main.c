@@ -34,6 +34,7 @@
 #include "otlp.h"
 #include "otlp_http.h"
 #include "otlp_json.h"
+#include "otlp_metrics.h"
 #include "outputs.h"
 #include "probes.h"
 #include "procmaps.h"
@@ -488,6 +489,7 @@ int main(int argc, char **argv)
 	struct hist_reader *hreader = NULL;
 	struct metrics_source msrc = {};
 	struct prom_server *prom = NULL;
+	struct otlp_metrics *om = NULL;
 	struct run_totals rt = {};
 	struct app app = {};
 	struct tt_opts o;
@@ -773,6 +775,18 @@ int main(int argc, char **argv)
 		if (o.verbose)
 			fprintf(stderr, "ttatrace: metrics on http://%s/metrics\n", o.metrics_addr);
 	}
+	if (oc.endpoint) {
+		/* the kernel's histograms and counters go out as OTLP metrics too */
+		const char *service = oc.service_name;
+
+		if (!service && n_targets && targets[0].exe[0]) {
+			service = strrchr(targets[0].exe, '/');
+			service = service ? service + 1 : targets[0].exe;
+		}
+		om = otlp_metrics__start(&oc, &msrc, service ? service : "unknown", 0);
+		if (!om && o.verbose)
+			fprintf(stderr, "ttatrace: warning: no OTLP metrics export: %s\n", strerror(errno));
+	}
 	fprintf(stderr, "ttatrace: %d probes attached to %zu process%s; Ctrl-C to stop\n", total,
 		n_targets, n_targets == 1 ? "" : "es");
 
@@ -862,6 +876,7 @@ int main(int argc, char **argv)
 cleanup:
 	/* before anything it reads (the maps, the reader) goes away */
 	prom_server__stop(prom);
+	otlp_metrics__stop(om); /* a last export with the final counts */
 	if (skel)
 		read_kstats(skel, &ks);
 	if (asmb)
