@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: runs the bundled workflow-demo under ttatrace, prints the span trees
-# and writes folded stacks (build/demo.folded).
+# with the shipped catalogue (one tree per workflow), and writes folded stacks
+# (build/demo.folded) and a flame graph (build/demo.svg).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -10,8 +11,10 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 echo "demo: tracing $ITER workflows of $BUILD/workflow-demo"
-"$BUILD/ttatrace" --probe 'tta_*' --folded "$BUILD/demo.folded" -- \
+"$BUILD/ttatrace" --config tools/workflow-demo.yaml --folded "$BUILD/demo.folded" \
+	--svg "$BUILD/demo.svg" -- \
 	"$BUILD/workflow-demo" --iterations "$ITER"
 echo
-echo "demo: folded stacks in $BUILD/demo.folded ($(wc -l <"$BUILD/demo.folded") paths); the heaviest:"
-sort -k2 -n -r -t' ' "$BUILD/demo.folded" | awk '{print $NF, $0}' | sort -rn | head -5 | cut -d' ' -f2-
+echo "demo: flame graph in $BUILD/demo.svg; folded stacks in $BUILD/demo.folded" \
+	"($(wc -l <"$BUILD/demo.folded") paths); the heaviest:"
+awk '{print $NF "\t" $0}' "$BUILD/demo.folded" | sort -rn | head -5 | cut -f2-

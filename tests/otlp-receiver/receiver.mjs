@@ -22,6 +22,8 @@ const require = createRequire(import.meta.url);
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root.js');
 const { ExportTraceServiceRequest, ExportTraceServiceResponse } =
   root.opentelemetry.proto.collector.trace.v1;
+const { ExportMetricsServiceRequest, ExportMetricsServiceResponse } =
+  root.opentelemetry.proto.collector.metrics.v1;
 
 function parseArgs(argv) {
   const opts = {
@@ -198,10 +200,35 @@ async function handleTraces(req, res) {
   else send();
 }
 
+// /v1/metrics: decoded with the official schema and recorded with kind "metrics";
+// it never misbehaves (the fault flags are for traces).
+async function handleMetrics(req, res) {
+  const raw = await readBody(req);
+  const encoding = req.headers['content-encoding'] || null;
+  const entry = { kind: 'metrics', timeMs: Date.now(), contentType: req.headers['content-type'] || null,
+    contentEncoding: encoding, bytes: raw.length };
+  let status = 200;
+  try {
+    const body = encoding === 'gzip' ? zlib.gunzipSync(raw) : raw;
+    entry.request = ExportMetricsServiceRequest.toObject(ExportMetricsServiceRequest.decode(body), {
+      longs: String, enums: Number, bytes: String, defaults: false,
+    });
+  } catch (e) {
+    entry.decodeError = String(e.message || e);
+    status = 400;
+  }
+  entry.status = status;
+  record(entry);
+  if (status !== 200) return reply(res, status, { 'content-type': 'text/plain' }, entry.decodeError + '\n');
+  const out = ExportMetricsServiceResponse.encode(ExportMetricsServiceResponse.fromObject({})).finish();
+  return reply(res, 200, { 'content-type': 'application/x-protobuf' }, Buffer.from(out));
+}
+
 const server = http.createServer((req, res) => {
   const done = (p) => p.catch((e) => reply(res, 500, {}, String(e)));
   if (req.method === 'POST' && req.url === '/control') return done(handleControl(req, res));
   if (req.method === 'POST' && req.url === '/v1/traces') return done(handleTraces(req, res));
+  if (req.method === 'POST' && req.url === '/v1/metrics') return done(handleMetrics(req, res));
   return reply(res, 404, {}, 'not found\n');
 });
 server.on('connection', (s) => {
