@@ -34,3 +34,29 @@ python3 tests/e2e/check_primitives.py "$T/stripped.jsonl" "$T/stripped.out" $N |
 "$TTATRACE" --config tools/workflow-demo.yaml --format none -- "$T/workflow-demo-stripped" --iterations 1 \
 	>/dev/null 2>"$T/nodebug.err" || fail "stripped + named catalogue should still trace"
 grep -q "no debug info" "$T/nodebug.err" || { cat "$T/nodebug.err" >&2; fail "no 'no debug info' warning"; }
+
+# a capture through a bad pointer is an attribute error, never a crash: the cache
+# key (a number) read as if it were a pointer
+cat >"$T/bad.yaml" <<'YAML'
+primitives:
+  - match: "tta_cache_get"
+    kind: cache
+    capture:
+      key.deref: "*(u64 *)(arg1 + 0)"
+      cache.key: arg1
+YAML
+"$TTATRACE" --config "$T/bad.yaml" --format jsonl -o "$T/bad.jsonl" -- "$DEMO" --iterations 2 \
+	>"$T/bad.out" 2>"$T/bad.err" || { cat "$T/bad.err" >&2; fail "bad-pointer capture run failed"; }
+"$DEMO" --iterations 2 >"$T/bad.ref"
+cmp "$T/bad.out" "$T/bad.ref" || fail "the target's output changed under a bad capture"
+python3 - "$T/bad.jsonl" <<'PY' || fail "bad-pointer capture"
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1])]
+assert len(spans) == 6, f"{len(spans)} cache spans"
+for s in spans:
+    a = s["attributes"]
+    assert a.get("key.deref.error") == "read failed" and "key.deref" not in a, a
+    assert isinstance(a.get("cache.key"), int), a
+print("ok: failed reads are attribute errors")
+PY
+grep -q "capture reads failed 6" "$T/bad.err" || { cat "$T/bad.err" >&2; fail "failed reads not counted"; }
