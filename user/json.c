@@ -4,8 +4,7 @@
 
 #include "json.h"
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
 	unsigned char c = s[0];
 	size_t n, i;
@@ -25,6 +24,8 @@ static size_t utf8_len(const unsigned char *s)
 	} else {
 		return 0;
 	}
+	if (avail < n)
+		return 0;
 	for (i = 1; i < n; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
@@ -72,7 +73,7 @@ void json_write_str(FILE *f, const char *str)
 			s++;
 			continue;
 		}
-		n = utf8_len(s);
+		n = utf8_seq_len(s, strnlen((const char *)s, 4));
 		if (!n) {
 			fputs("\\ufffd", f);
 			s++;
