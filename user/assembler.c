@@ -458,6 +458,8 @@ int assembler__add(struct assembler *a, const void *data, size_t size)
 	}
 	p->recs[p->n++] = *r;
 	p->last_mono_ns = r->end_ns;
+	if (r->end_ns > a->st.newest_end_ns)
+		a->st.newest_end_ns = r->end_ns;
 	a->pending_spans++;
 
 	if (r->span_id == r->trace_key)

@@ -38,6 +38,7 @@ struct assembler_stats {
 	uint64_t evicted_traces; /* emitted early because of max_pending_spans */
 	uint64_t sink_errors;
 	uint64_t invalid_traceparents; /* captured, malformed, ignored as W3C says */
+	uint64_t newest_end_ns; /* CLOCK_MONOTONIC end of the newest record seen */
 };
 
 struct assembler;

@@ -268,6 +268,72 @@ static void render_slos(FILE *out, const struct group *groups, size_t ng, const 
 	}
 }
 
+static void self_line(FILE *out, const char *name, const char *service, const char *lk,
+		      const char *lv, const char *fmt_val)
+{
+	bool any = service || lk;
+
+	fputs(name, out);
+	if (any) {
+		fputc('{', out);
+		if (service) {
+			fputs("service=\"", out);
+			put_label_value(out, service);
+			fputc('"', out);
+		}
+		if (lk)
+			fprintf(out, "%s%s=\"%s\"", service ? "," : "", lk, lv);
+		fputc('}', out);
+	}
+	fprintf(out, " %s\n", fmt_val);
+}
+
+/* Self-metrics of the collector: what it read, how late, what the exporter lost. */
+static void render_self(FILE *out, const struct metrics_source *src, const char *service)
+{
+	struct self_stats ss = {};
+	char v[64];
+
+	if (!src->read_self || src->read_self(src->self_ctx, &ss))
+		return;
+	family(out, "ttatrace_records_total", "counter", "Span records read from the ring buffer.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.records);
+	self_line(out, "ttatrace_records_total", service, NULL, NULL, v);
+	family(out, "ttatrace_records_malformed_total", "counter",
+	       "Ring buffer records that could not be decoded.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.malformed);
+	self_line(out, "ttatrace_records_malformed_total", service, NULL, NULL, v);
+	family(out, "ttatrace_traces_total", "counter",
+	       "Traces handed to the outputs; incomplete ones never saw their root finish.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.traces_complete);
+	self_line(out, "ttatrace_traces_total", service, "state", "complete", v);
+	snprintf(v, sizeof(v), "%" PRIu64, ss.traces_incomplete);
+	self_line(out, "ttatrace_traces_total", service, "state", "incomplete", v);
+	family(out, "ttatrace_pending_spans", "gauge", "Spans waiting for their trace's root.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.pending_spans);
+	self_line(out, "ttatrace_pending_spans", service, NULL, NULL, v);
+	family(out, "ttatrace_ringbuf_lag_seconds", "gauge",
+	       "Age of the newest span record when the collector read it.");
+	snprintf(v, sizeof(v), "%.6f", ss.ringbuf_lag_s);
+	self_line(out, "ttatrace_ringbuf_lag_seconds", service, NULL, NULL, v);
+	if (!ss.have_export)
+		return;
+	family(out, "ttatrace_export_spans_total", "counter", "Spans the OTLP collector accepted.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.export_spans);
+	self_line(out, "ttatrace_export_spans_total", service, NULL, NULL, v);
+	family(out, "ttatrace_export_failures_total", "counter", "OTLP export requests that failed.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.export_failures);
+	self_line(out, "ttatrace_export_failures_total", service, NULL, NULL, v);
+	family(out, "ttatrace_export_dropped_spans_total", "counter",
+	       "Spans the OTLP exporter gave up on, by reason.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_queue);
+	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "queue_full", v);
+	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_retries);
+	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "retries_exhausted", v);
+	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_rejected);
+	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "rejected", v);
+}
+
 int metrics__render(const struct metrics_source *src, const char *service, FILE *out)
 {
 	struct group *groups = NULL;
@@ -355,6 +421,7 @@ int metrics__render(const struct metrics_source *src, const char *service, FILE 
 			fprintf(out, "reason=\"%s\"} %" PRIu64 "\n", reasons[i], vals[i]);
 		}
 	}
+	render_self(out, src, service);
 	free(groups);
 	return ferror(out) ? -EIO : 0;
 }

@@ -5,6 +5,7 @@
 #define TT_METRICS_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -12,6 +13,19 @@
 #include "ttatrace.h"
 
 struct slo; /* catalog.h */
+
+/* ttatrace's own health, beyond the kernel's drop counters. */
+struct self_stats {
+	uint64_t records; /* span records read from the ring buffer */
+	uint64_t malformed; /* records that were not understood */
+	uint64_t traces_complete, traces_incomplete;
+	uint64_t pending_spans; /* spans waiting for their trace's root */
+	double ringbuf_lag_s; /* age of the newest span record when it was read */
+	bool have_export; /* an OTLP exporter runs: the export_* fields mean something */
+	uint64_t export_spans; /* accepted by the collector */
+	uint64_t export_failures; /* failed requests */
+	uint64_t export_dropped_queue, export_dropped_retries, export_dropped_rejected;
+};
 
 struct metrics_source {
 	/* probe ids are 0 .. n_probes() - 1 */
@@ -28,6 +42,9 @@ struct metrics_source {
 	 * none; may be NULL (no SLOs) */
 	int (*probe_slo)(void *ctx, uint32_t id, struct slo *out);
 	void *ctx;
+	/* ttatrace's own counters; may be NULL. Called with self_ctx. */
+	int (*read_self)(void *self_ctx, struct self_stats *out);
+	void *self_ctx;
 };
 
 /* The `le` bounds (ns) of the exposed histogram: 2^m and 1.5 * 2^m ns for

@@ -81,3 +81,7 @@ printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
 printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
 awk -v f="${res[floor]}" -v t="${res[ttatrace]}" -v u="${res[none]}" \
 	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor, which adds %.0f)\n", t / f, t - f, f - u}'
+
+# collector throughput and peak memory without the kernel (a replayed record stream)
+echo
+"$BUILD/collector-bench"
