@@ -14,6 +14,14 @@ const volatile __u32 max_depth = TT_DEFAULT_MAX_DEPTH;
  * consumer drains on its own timer. A wakeup costs as much as the trap. */
 const volatile __u64 wake_bytes = TT_DEFAULT_RINGBUF_BYTES / TT_DEFAULT_WAKE_DIVISOR;
 
+/* Head sampling, in .data so userspace can change it while tracing (the adaptive
+ * --target-rate controller does every second). */
+__u64 sample_thr = TT_SAMPLE_ALL;
+__u32 sample_ppm = TT_SAMPLE_PPM;
+/* nonzero: spans of unpicked traces are still sent, flagged TT_SPAN_UNSAMPLED,
+ * for the tail rules in userspace */
+__u32 sample_tail = 0;
+
 struct tt_frame {
 	__u64 span_id;
 	__u64 start_ns;
@@ -28,7 +36,7 @@ struct tt_frame {
 		__u64 span_id;
 		__u64 trace_key;
 		__u32 depth;
-		__u32 _pad;
+		__u32 samp; /* the trace's sampling word (TT_SAMPLE_KEPT | ppm) */
 	} ctx_prev;
 	struct tt_caps caps;
 };
@@ -46,6 +54,8 @@ struct tt_stack {
 	__u64 inh_trace_key;
 	__u64 inh_parent;
 	__u32 inh_depth;
+	__u32 inh_samp; /* sampling word of the trace the thread continues */
+	__u32 samp; /* sampling word of the open frames' trace */
 	__u32 _pad;
 	struct tt_frame frames[TT_MAX_DEPTH];
 };
@@ -252,6 +262,23 @@ bad:
 	return 0;
 }
 
+/* The head-sampling decision of a new trace. */
+static __always_inline __u32 sample_decide(struct tt_kstats *st)
+{
+	__u32 ppm = sample_ppm;
+	__u64 thr = sample_thr;
+	__u32 w = ppm & ~TT_SAMPLE_KEPT;
+
+	if (thr >= TT_SAMPLE_ALL || (__u64)bpf_get_prandom_u32() < thr)
+		w |= TT_SAMPLE_KEPT;
+	if (st) {
+		st->sample_roots++;
+		if (w & TT_SAMPLE_KEPT)
+			st->sample_kept++;
+	}
+	return w;
+}
+
 static __always_inline struct tt_caps *scratch_caps(void)
 {
 	__u32 zero = 0;
@@ -269,6 +296,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	struct tt_frame *f;
 	struct tt_hist *h;
 	__u32 d, tgid;
+	int undecided = 0;
 
 	if (st)
 		st->entries++;
@@ -314,6 +342,10 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			stk->base_parent = stk->inh_parent;
 			stk->base_depth = stk->inh_depth;
 			stk->base_flags = TT_SPAN_INHERITED;
+			stk->samp = stk->inh_samp;
+		} else {
+			/* a new trace, unless a context key joins it to an open span */
+			undecided = 1;
 		}
 	}
 	tgid = bpf_get_current_pid_tgid() >> 32;
@@ -335,6 +367,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 				stk->base_parent = own->span_id;
 				stk->base_depth = own->depth + 1;
 				stk->base_flags = TT_SPAN_CTX_JOINED;
+				stk->samp = own->samp;
+				undecided = 0;
 				if (st)
 					st->ctx_joined++;
 			} else {
@@ -346,12 +380,18 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 				me.span_id = f->span_id;
 				me.trace_key = stk->trace_key;
 				me.depth = stk->base_depth + d;
-				me._pad = 0;
+				if (undecided) {
+					stk->samp = sample_decide(st);
+					undecided = 0;
+				}
+				me.samp = stk->samp;
 				if (!bpf_map_update_elem(&ctxkeys, &id, &me, BPF_ANY))
 					f->ctx_registered = 1;
 			}
 		}
 	}
+	if (undecided)
+		stk->samp = sample_decide(st);
 	stk->depth = d + 1;
 	h = bpf_map_lookup_elem(&hists, &f->probe_id);
 	if (h)
@@ -385,6 +425,7 @@ int BPF_PROG(tt_fork, struct task_struct *parent, struct task_struct *child)
 	cs->inh_trace_key = ps->trace_key;
 	cs->inh_parent = ps->frames[(d - 1) & (TT_MAX_DEPTH - 1)].span_id;
 	cs->inh_depth = ps->base_depth + d;
+	cs->inh_samp = ps->samp;
 	if (st)
 		st->threads_inherited++;
 	return 0;
@@ -414,8 +455,9 @@ static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *s
 	rec->tid = (__u32)pid_tgid;
 	rec->depth = stk->base_depth + match;
 	rec->flags = (match == 0 ? (stk->base_flags ? stk->base_flags : TT_SPAN_ROOT) : 0) |
-		     ((__u32)match + 1 < d ? TT_SPAN_UNWOUND_CHILDREN : 0);
-	rec->_pad = 0;
+		     ((__u32)match + 1 < d ? TT_SPAN_UNWOUND_CHILDREN : 0) |
+		     (stk->samp & TT_SAMPLE_KEPT ? 0 : TT_SPAN_UNSAMPLED);
+	rec->sample_ppm = stk->samp & ~TT_SAMPLE_KEPT;
 }
 
 static __always_inline int on_exit(struct pt_regs *ctx, long ret)
@@ -492,6 +534,17 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			tt_capture(ctx, probe_id, 1);
 			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
 		}
+	}
+
+	if (!(stk->samp & TT_SAMPLE_KEPT)) {
+		/* histograms counted it above; the ring only carries it for tail rules */
+		if (!sample_tail) {
+			if (st)
+				st->spans_unsampled++;
+			return 0;
+		}
+		if (st)
+			st->spans_tail++;
 	}
 
 	/* two constant sizes, two paths: the verifier must see each bound */

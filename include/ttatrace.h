@@ -86,7 +86,18 @@ enum tt_span_flags {
 	 * created inside a span, or a context key matched an open span */
 	TT_SPAN_INHERITED = 1 << 2,
 	TT_SPAN_CTX_JOINED = 1 << 3,
+	/* head sampling did not pick the span's trace: streamed only because a tail
+	 * rule (--keep-errors, --keep-slow) may still keep the whole trace */
+	TT_SPAN_UNSAMPLED = 1 << 4,
 };
+
+/* Head sampling: a root keeps its trace when bpf_get_prandom_u32() < threshold,
+ * threshold = probability * 2^32 (TT_SAMPLE_ALL keeps everything). Threads and
+ * context-key joiners inherit the decision. A trace's sampling word is the
+ * probability in parts per million, with TT_SAMPLE_KEPT set when it was picked. */
+#define TT_SAMPLE_ALL (1ULL << 32)
+#define TT_SAMPLE_PPM 1000000u
+#define TT_SAMPLE_KEPT (1u << 31)
 
 /* One finished span: written once, at the exit of the function. */
 struct tt_span_rec {
@@ -103,7 +114,7 @@ struct tt_span_rec {
 	__u32 tid;
 	__u16 depth; /* 0 for a root */
 	__u16 flags; /* enum tt_span_flags */
-	__u32 _pad;
+	__u32 sample_ppm; /* head-sampling probability of the trace, parts per million */
 };
 
 /* Counters the kernel keeps; nothing is dropped without one of them moving. */
@@ -119,6 +130,10 @@ struct tt_kstats {
 	__u64 threads_inherited; /* threads created inside a span (continue its trace) */
 	__u64 ctx_joined; /* spans linked to an open span through a context key */
 	__u64 cap_read_fail; /* capture reads that failed (attribute error) */
+	__u64 sample_roots; /* head-sampling decisions (new traces) */
+	__u64 sample_kept; /* of which picked */
+	__u64 spans_unsampled; /* spans of unpicked traces, not sent (still in histograms) */
+	__u64 spans_tail; /* spans of unpicked traces sent for the tail rules */
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do

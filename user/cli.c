@@ -58,6 +58,12 @@ enum {
 	OPT_METRICS_ADDR,
 	OPT_USAGE,
 	OPT_CONFIG,
+	OPT_SAMPLE,
+	OPT_KEEP_ERRORS,
+	OPT_NO_KEEP_ERRORS,
+	OPT_KEEP_SLOW,
+	OPT_TARGET_RATE,
+	OPT_LIST_PROBES,
 };
 
 static const struct argp_option options[] = {
@@ -98,6 +104,25 @@ static const struct argp_option options[] = {
 	{ "drain-ms", OPT_DRAIN_MS, "MS", 0, "Drain the ring buffer every MS ms (default 100)", 3 },
 	{ "trace-timeout", OPT_TRACE_TIMEOUT, "SEC", 0,
 	  "Emit a trace whose root never finishes after SEC idle (default 30)", 3 },
+	{ NULL, 0, NULL, 0, "Sampling:", 4 },
+	{ "sample", OPT_SAMPLE, "P", 0,
+	  "Keep each trace with probability P (0-1), decided in the kernel at its root; "
+	  "histograms and /metrics still count every call",
+	  4 },
+	{ "keep-errors", OPT_KEEP_ERRORS, NULL, 0,
+	  "Also keep every trace whose root (the workflow) failed (default when --sample < 1 "
+	  "or --target-rate); streams unpicked spans to userspace to decide",
+	  4 },
+	{ "no-keep-errors", OPT_NO_KEEP_ERRORS, NULL, 0, "Do not keep error traces head sampling dropped",
+	  4 },
+	{ "keep-slow", OPT_KEEP_SLOW, "DURATION", 0,
+	  "Also keep every trace whose root lasted at least DURATION (e.g. 30ms)", 4 },
+	{ "target-rate", OPT_TARGET_RATE, "N[/s]", 0,
+	  "Adapt the sampling probability every second to export about N traces/s", 4 },
+	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
+	  "Print every function that would be probed (binary, symbol, offset, address, "
+	  "nop5/trap) and exit without tracing",
+	  4 },
 	{ 0 },
 };
 
@@ -274,6 +299,40 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_duration_s(arg, &o->trace_timeout_s))
 			usage_error("invalid --trace-timeout '%s'", arg);
 		break;
+	case OPT_SAMPLE: {
+		char *end = arg;
+
+		errno = 0;
+		o->sample_p = (arg[0] >= '0' && arg[0] <= '9') || arg[0] == '.' ? strtod(arg, &end) : -1;
+		if (o->sample_p < 0 || errno || *end || !(o->sample_p <= 1))
+			usage_error("invalid --sample '%s' (expected a probability, 0-1)", arg);
+		break;
+	}
+	case OPT_KEEP_ERRORS:
+		o->keep_errors = 1;
+		break;
+	case OPT_NO_KEEP_ERRORS:
+		o->keep_errors = 0;
+		break;
+	case OPT_KEEP_SLOW:
+		if (parse_duration_s(arg, &o->keep_slow_s) || o->keep_slow_s <= 0)
+			usage_error("invalid --keep-slow '%s' (expected a duration, e.g. 30ms)", arg);
+		break;
+	case OPT_TARGET_RATE: {
+		char *end = arg;
+
+		errno = 0;
+		o->target_rate = (arg[0] >= '0' && arg[0] <= '9') || arg[0] == '.' ? strtod(arg, &end) : -1;
+		if (o->target_rate > 0 && !errno && !strcmp(end, "/s"))
+			end += 2;
+		if (!(o->target_rate > 0) || errno || *end || o->target_rate > 1e9)
+			usage_error("invalid --target-rate '%s' (expected traces per second, e.g. 50/s)",
+				    arg);
+		break;
+	}
+	case OPT_LIST_PROBES:
+		o->list_probes = true;
+		break;
 	case ARGP_KEY_INIT:
 		/* argp's own errors (unknown option, missing argument) go to a buffer:
 		 * cli__parse prints their first line only */
@@ -316,6 +375,8 @@ int cli__parse(int argc, char **argv, struct tt_opts *o)
 	o->ringbuf_bytes = TT_DEFAULT_RINGBUF_BYTES;
 	o->drain_ms = 100;
 	o->trace_timeout_s = 30;
+	o->sample_p = 1;
+	o->keep_errors = -1;
 	argp_err_exit_status = 2;
 	char *buf = NULL, *nl, *saved_name;
 	size_t len = 0;

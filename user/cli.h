@@ -38,6 +38,11 @@ struct tt_opts {
 	double trace_timeout_s;
 	int verbose;
 	bool quiet_summary;
+	double sample_p; /* --sample: head-sampling probability, 1 = every trace */
+	int keep_errors; /* --keep-errors / --no-keep-errors; -1: on when sampling */
+	double keep_slow_s; /* --keep-slow: keep traces whose root lasted this; 0: off */
+	double target_rate; /* --target-rate: traces/s the controller aims at; 0: off */
+	bool list_probes; /* print what would be attached and exit */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <libelf.h>
 #include <limits.h>
 #include <linux/capability.h>
@@ -39,6 +40,7 @@
 #include "probes.h"
 #include "procmaps.h"
 #include "prom_http.h"
+#include "sample.h"
 #include "summary.h"
 #include "uprobe_multi.h"
 #include "ttatrace.skel.h"
@@ -188,6 +190,8 @@ static bool target_alive(struct target *t)
 
 struct app {
 	struct probe_table *pt;
+	struct assembler *asmb;
+	struct sampler *sampler; /* NULL: sampling off */
 };
 
 static const struct tt_probe *lookup_probe(void *ctx, uint32_t id)
@@ -206,9 +210,61 @@ static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
 	return NULL;
 }
 
+/* Self-metrics shared with the metrics thread: the main loop refreshes a copy. */
+static struct {
+	pthread_mutex_t lock;
+	struct self_stats s;
+} self_share = { PTHREAD_MUTEX_INITIALIZER, {} };
+
+static int read_self(void *ctx, struct self_stats *out)
+{
+	(void)ctx;
+	pthread_mutex_lock(&self_share.lock);
+	*out = self_share.s;
+	pthread_mutex_unlock(&self_share.lock);
+	return 0;
+}
+
+static void update_self(struct assembler *a, struct tt_sink *otlp, uint64_t now_mono,
+			uint64_t *last_records)
+{
+	struct assembler_stats as;
+	struct self_stats s = {};
+
+	assembler__stats(a, &as);
+	s.records = as.records;
+	s.malformed = as.bad_records;
+	s.traces_complete = as.traces - as.traces_incomplete;
+	s.traces_incomplete = as.traces_incomplete;
+	s.pending_spans = assembler__pending_spans(a);
+	if (otlp) {
+		struct otlp_stats os = {};
+
+		otlp_http_sink__stats(otlp, &os);
+		s.have_export = true;
+		s.export_spans = os.spans_exported;
+		s.export_failures = os.failures;
+		s.export_dropped_queue = os.spans_dropped_queue_full;
+		s.export_dropped_retries = os.spans_dropped_retries;
+		s.export_dropped_rejected = os.spans_dropped_rejected + os.spans_dropped_shutdown;
+	}
+	pthread_mutex_lock(&self_share.lock);
+	/* lag: measured when this drain read something, else kept */
+	s.ringbuf_lag_s = self_share.s.ringbuf_lag_s;
+	if (as.records != *last_records && now_mono > as.newest_end_ns)
+		s.ringbuf_lag_s = (now_mono - as.newest_end_ns) / 1e9;
+	self_share.s = s;
+	pthread_mutex_unlock(&self_share.lock);
+	*last_records = as.records;
+}
+
 static int on_record(void *ctx, void *data, size_t size)
 {
-	assembler__add(ctx, data, size);
+	struct app *app = ctx;
+
+	if (app->sampler)
+		sampler__on_record(app->sampler, data, size);
+	assembler__add(app->asmb, data, size);
 	return 0;
 }
 
@@ -433,6 +489,10 @@ static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
 			out->threads_inherited += per[i].threads_inherited;
 			out->ctx_joined += per[i].ctx_joined;
 			out->cap_read_fail += per[i].cap_read_fail;
+			out->sample_roots += per[i].sample_roots;
+			out->sample_kept += per[i].sample_kept;
+			out->spans_unsampled += per[i].spans_unsampled;
+			out->spans_tail += per[i].spans_tail;
 		}
 	}
 	free(per);
@@ -464,6 +524,108 @@ static int validate_specs(struct probe_spec *specs, size_t n)
 	return 0;
 }
 
+/* --- --list-probes ------------------------------------------------------------ */
+
+struct listed {
+	FILE *f;
+	const char *binary;
+	uint64_t *offs; /* printed in this file: aliases and overlapping specs once */
+	size_t n, cap;
+};
+
+static int list_one(const struct elf_sym *sym, void *vctx)
+{
+	struct listed *l = vctx;
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->offs[i] == sym->offset)
+			return 0;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		uint64_t *no = realloc(l->offs, nc * sizeof(*no));
+
+		if (!no)
+			return -ENOMEM;
+		l->offs = no;
+		l->cap = nc;
+	}
+	l->offs[l->n++] = sym->offset;
+	fprintf(l->f, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\n", l->binary, sym->name,
+		sym->offset, sym->addr, sym->nop5 ? "nop5" : "trap");
+	return 0;
+}
+
+/* The symbols the specs match in one file, as attaching would pick them. */
+static int list_file(FILE *f, struct probe_spec *specs, size_t n_specs, const char *path,
+		     const char *open_path)
+{
+	struct listed l = { .f = f, .binary = path };
+	struct elf_syms *syms = NULL;
+	int r = 0;
+	size_t i;
+
+	for (i = 0; i < n_specs && r >= 0; i++) {
+		if (specs[i].binary && !procmaps__name_matches(specs[i].binary, path) &&
+		    !procmaps__name_matches(specs[i].binary, open_path))
+			continue;
+		if (!syms && !(syms = elf_syms__open(open_path))) {
+			r = specs[i].binary ? -errno : 0;
+			if (r)
+				die_msg("cannot read symbols of %s: %s", path, strerror(-r));
+			break;
+		}
+		r = elf_syms__match(syms, specs[i].glob, list_one, &l);
+	}
+	elf_syms__free(syms);
+	free(l.offs);
+	return r < 0 ? r : (int)l.n;
+}
+
+/* Prints what would be attached, attaches nothing. Returns the number listed. */
+static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
+{
+	int total = 0, r;
+	size_t i, j;
+
+	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
+	for (i = 0; i < o->n_pids; i++) {
+		struct proc_module *mods = NULL;
+		size_t n = 0;
+
+		r = procmaps__read(o->pids[i], &mods, &n);
+		if (r) {
+			die_msg("reading /proc/%d/maps: %s", o->pids[i], strerror(-r));
+			return r;
+		}
+		for (j = 0; j < n && r >= 0; j++) {
+			r = list_file(f, specs, n_specs, mods[j].path, mods[j].open_path);
+			if (r > 0)
+				total += r;
+		}
+		procmaps__free(mods, n);
+		if (r < 0)
+			return r;
+	}
+	if (o->cmd_argc) {
+		char exe[PATH_MAX];
+
+		r = resolve_program(o->cmd[0], exe, sizeof(exe));
+		if (r) {
+			die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+			return r;
+		}
+		/* not started: its libraries are not mapped, so only the executable */
+		r = list_file(f, specs, n_specs, exe, exe);
+		if (r < 0)
+			return r;
+		total += r;
+		fprintf(stderr, "ttatrace: %s was not started: libraries it loads are not listed\n",
+			o->cmd[0]);
+	}
+	return total;
+}
+
 int main(int argc, char **argv)
 {
 	struct probe_spec specs[MAX_SPECS] = {};
@@ -492,9 +654,13 @@ int main(int argc, char **argv)
 	struct otlp_metrics *om = NULL;
 	struct run_totals rt = {};
 	struct app app = {};
+	struct sampler *sampler = NULL;
+	struct tt_sink *gate = NULL;
+	struct rate_ctl rctl = {};
+	uint64_t t_last_ctl = 0, ctl_roots = 0;
 	struct tt_opts o;
 	FILE *out = NULL;
-	uint64_t t_start, t_last_scan, t_last_clock;
+	uint64_t t_start, t_last_scan, t_last_clock, self_records = 0;
 	size_t i, n_sinks = 0;
 	char err[512] = "";
 	int rc = EXIT_RUNTIME, r, total = 0;
@@ -543,6 +709,15 @@ int main(int argc, char **argv)
 	}
 	if (validate_specs(specs, n_specs))
 		goto cleanup;
+	if (o.list_probes) {
+		/* a dry run: nothing is loaded or attached */
+		r = list_probes(stdout, specs, n_specs, &o);
+		if (r >= 0)
+			fprintf(stderr, "ttatrace: %d functions would be probed\n", r);
+		rc = r < 0 ? EXIT_RUNTIME : 0;
+		o.quiet_summary = true;
+		goto cleanup;
+	}
 	if (check_privileges() || check_kernel())
 		goto cleanup;
 	for (i = 0; i < o.n_pids; i++) {
@@ -630,6 +805,27 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
+	if (o.sample_p < 1 || o.target_rate > 0 || o.keep_errors > 0 || o.keep_slow_s > 0) {
+		struct sample_rules sr = {
+			.keep_errors = o.keep_errors != 0 && (o.keep_errors > 0 || o.sample_p < 1 ||
+							       o.target_rate > 0),
+			.keep_slow_ns = (uint64_t)(o.keep_slow_s * 1e9),
+		};
+		double p0 = o.sample_p;
+
+		if (o.target_rate > 0) {
+			rate_ctl__init(&rctl, o.target_rate, p0);
+			p0 = rctl.p;
+		}
+		sampler = sampler__new(p0, &sr);
+		if (!sampler)
+			goto cleanup;
+		/* .data is mapped: the kernel sees these from the next root on */
+		skel->data->sample_thr = sample__threshold(p0);
+		skel->data->sample_ppm = sample__ppm(p0);
+		skel->bss->sample_tail = sr.keep_errors || sr.keep_slow_ns;
+	}
+
 	pt = probe_table__new();
 	if (!pt)
 		goto cleanup;
@@ -637,6 +833,7 @@ int main(int argc, char **argv)
 	if (!hreader)
 		goto cleanup;
 	hist_reader__source(hreader, &msrc);
+	msrc.read_self = read_self;
 	att = attacher__new(skel->progs.tt_entry, skel->progs.tt_exit,
 			    multi ? skel->progs.tt_entry_multi : NULL,
 			    multi ? skel->progs.tt_exit_multi : NULL, pt, specs, n_specs, o.verbose);
@@ -812,13 +1009,23 @@ int main(int argc, char **argv)
 	ao.ctx = &app;
 	ao.sinks = sinks;
 	ao.n_sinks = n_sinks;
+	if (sampler) {
+		/* the tail rules decide before any output sees a trace */
+		gate = sample_gate__new(sampler, sinks, n_sinks);
+		if (!gate)
+			goto cleanup;
+		ao.sinks = &gate;
+		ao.n_sinks = 1;
+	}
 	ao.idle_timeout_ns = (uint64_t)(o.trace_timeout_s * 1e9);
 	ao.max_pending_spans = 4u << 20;
 	ao.annotate = cat != NULL;
 	asmb = assembler__new(&ao);
 	if (!asmb)
 		goto cleanup;
-	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, asmb, NULL);
+	app.asmb = asmb;
+	app.sampler = sampler;
+	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), on_record, &app, NULL);
 	if (!rb) {
 		die_msg("creating the ring buffer reader: %s", strerror(errno));
 		goto cleanup;
@@ -837,6 +1044,7 @@ int main(int argc, char **argv)
 		/* the kernel wakes us only past a fill level: drain what is there */
 		ring_buffer__consume(rb);
 		now = now_mono_ns();
+		update_self(asmb, otlp_sink, now, &self_records);
 		assembler__expire(asmb, now);
 		for (i = 0; i < n_targets; i++)
 			any |= target_alive(&targets[i]);
@@ -859,6 +1067,19 @@ int main(int argc, char **argv)
 					hist_reader__sync(hreader, pt);
 			}
 			t_last_scan = now;
+		}
+		if (sampler && o.target_rate > 0 && now - t_last_ctl >= 1000000000ULL) {
+			double p;
+
+			/* roots started since the last step, picked or not */
+			read_kstats(skel, &ks);
+			p = rate_ctl__step(&rctl, ks.sample_roots - ctl_roots,
+					   t_last_ctl ? (now - t_last_ctl) / 1e9 : 0);
+			ctl_roots = ks.sample_roots;
+			t_last_ctl = now;
+			sampler__set_probability(sampler, p);
+			skel->data->sample_ppm = sample__ppm(p);
+			skel->data->sample_thr = sample__threshold(p);
 		}
 		if (now - t_last_clock > 10000000000ULL) {
 			assembler__set_clock(asmb, tt_mono_to_wall_offset());
@@ -915,8 +1136,17 @@ cleanup:
 		rt.probes_attached = probe_table__count(pt) - attacher__failed(att);
 		rt.probes_failed = attacher__failed(att);
 		rt.sink_spans_printed = o.format == FORMAT_NONE ? 0 : as.spans;
+		if (sampler) {
+			struct sample_stats ss;
+
+			sampler__stats(sampler, &ss);
+			rt.sink_spans_printed -= o.format == FORMAT_NONE ? 0 : ss.spans_discarded;
+		}
 		rt.hist = hreader ? &msrc : NULL;
 		summary__print(stderr, pt, &ks, &as, &rt);
+		if (sampler)
+			sample__print_summary(stderr, sampler, ks.sample_roots, ks.sample_kept,
+					      ks.spans_unsampled, ks.spans_tail);
 	}
 	if (launch.gate_w >= 0) {
 		/* never released: the child must not run untraced */
@@ -931,6 +1161,8 @@ cleanup:
 	bpf_link__destroy(fork_link);
 	ring_buffer__free(rb);
 	assembler__free(asmb);
+	tt_sink__close(gate);
+	sampler__free(sampler);
 	attacher__free(att);
 	probe_table__free(pt);
 	hist_reader__free(hreader);

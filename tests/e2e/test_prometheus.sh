@@ -115,6 +115,13 @@ while read -r name count; do
 done <"$T/counts"
 assert_eq "$(grep -c '^ttatrace_primitive_duration_seconds_bucket{primitive="tta_workflow_run",' "$T/after.prom")" \
 	61 "buckets of tta_workflow_run"
+# self-metrics: every finished span was read from the ring, none malformed, lag measured
+spans=$(grep '^ttatrace_spans_total' "$T/after.prom" | awk '{print $2}')
+records=$(grep '^ttatrace_records_total' "$T/after.prom" | awk '{print $2}') || fail "no ttatrace_records_total"
+assert_eq "$records" "$spans" "records read vs spans finished in the kernel"
+grep -q '^ttatrace_records_malformed_total{service="workflow-demo"} 0$' "$T/after.prom" || fail "malformed records"
+grep -Eq '^ttatrace_ringbuf_lag_seconds\{service="workflow-demo"\} [0-9.]+$' "$T/after.prom" || fail "no ring-buffer lag"
+grep -Eq '^ttatrace_traces_total\{service="workflow-demo",state="complete"\} [1-9]' "$T/after.prom" || fail "no trace count"
 
 kill -INT $TPID
 wait_exit $TPID 30 || { cat "$T/tt.err" >&2; fail "ttatrace exited non-zero"; }
