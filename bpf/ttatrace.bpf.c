@@ -91,6 +91,24 @@ struct {
 	__type(value, struct tt_ctx_owner);
 } ctxkeys SEC(".maps");
 
+/* Probe governor (--max-rate-per-probe): per-probe hit counters userspace turns
+ * into rates, and mute bits it sets for probes over budget. */
+const volatile __u32 governor_on = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TT_GOV_PROBES);
+	__type(key, __u32);
+	__type(value, __u64);
+} hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TT_GOV_PROBES / 64);
+	__type(key, __u32);
+	__type(value, __u64);
+} muted SEC(".maps");
+
 /* Scratch for captures, so a frame's copy is one memcpy. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -313,6 +331,14 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			st->stack_overflow++;
 		return 0;
 	}
+	if (d > 0) {
+		struct tt_frame *top = &stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)];
+
+		/* the same call seen twice (two links on one function while the governor
+		 * swaps them): a real nested call always has a deeper stack pointer */
+		if (top->probe_id == (__u32)cookie && top->sp == PT_REGS_SP(ctx))
+			return 0;
+	}
 	f = &stk->frames[d];
 	f->span_id = new_span_id();
 	f->probe_id = (__u32)cookie;
@@ -393,6 +419,12 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	if (undecided)
 		stk->samp = sample_decide(st);
 	stk->depth = d + 1;
+	if (governor_on) {
+		__u64 *hc = bpf_map_lookup_elem(&hits, &f->probe_id);
+
+		if (hc)
+			(*hc)++;
+	}
 	h = bpf_map_lookup_elem(&hists, &f->probe_id);
 	if (h)
 		h->inflight++;
@@ -533,6 +565,17 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			__builtin_memcpy(sc, &f->caps, sizeof(*sc));
 			tt_capture(ctx, probe_id, 1);
 			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
+		}
+	}
+
+	if (governor_on) {
+		__u32 w = probe_id / 64;
+		__u64 *bits = bpf_map_lookup_elem(&muted, &w);
+
+		if (bits && (*bits >> (probe_id % 64)) & 1) {
+			if (st)
+				st->spans_muted++;
+			return 0;
 		}
 	}
 

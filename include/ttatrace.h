@@ -117,6 +117,9 @@ struct tt_span_rec {
 	__u32 sample_ppm; /* head-sampling probability of the trace, parts per million */
 };
 
+/* Probe governor: probes with ids below this have a hit counter and a mute bit. */
+#define TT_GOV_PROBES 65536
+
 /* Counters the kernel keeps; nothing is dropped without one of them moving. */
 struct tt_kstats {
 	__u64 entries; /* entry probes that ran for a target */
@@ -130,6 +133,7 @@ struct tt_kstats {
 	__u64 threads_inherited; /* threads created inside a span (continue its trace) */
 	__u64 ctx_joined; /* spans linked to an open span through a context key */
 	__u64 cap_read_fail; /* capture reads that failed (attribute error) */
+	__u64 spans_muted; /* spans of probes the governor muted (histograms still count) */
 	__u64 sample_roots; /* head-sampling decisions (new traces) */
 	__u64 sample_kept; /* of which picked */
 	__u64 spans_unsampled; /* spans of unpicked traces, not sent (still in histograms) */

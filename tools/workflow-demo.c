@@ -88,6 +88,7 @@ enum {
 	X(tta_conditional)                                                                 \
 	X(tta_fallback)                                                                    \
 	X(tta_fallback_service)                                                            \
+	X(tta_hot_checksum)                                                                \
 	X(tta_parallel)                                                                    \
 	X(tta_parallel_branch)                                                             \
 	X(tta_parallel_pool)                                                               \
@@ -182,9 +183,28 @@ TTA_PRIMITIVE int tta_step_validate(struct tta_context *ctx)
 	return 0;
 }
 
+/* --hot-calls: a tiny function called in a tight loop, the kind a broad glob
+ * catches by accident (the probe governor's test subject). */
+static long long g_hot_calls;
+static volatile uint64_t g_hot_sink;
+
+TTA_PRIMITIVE uint64_t tta_hot_checksum(uint64_t x)
+{
+	COUNT_CALL(tta_hot_checksum);
+	return (x ^ (x >> 7)) * 0x9e3779b97f4a7c15ULL;
+}
+
 TTA_PRIMITIVE int tta_step_finalize(struct tta_context *ctx)
 {
+	uint64_t acc = ctx->workflow_id;
+	long long i;
+
 	COUNT_CALL(tta_step_finalize);
+	for (i = 0; i < g_hot_calls; i++) {
+		acc = tta_hot_checksum(acc + (uint64_t)i);
+		asm volatile("" ::: "memory"); /* a real call each time */
+	}
+	g_hot_sink = acc;
 	sleep_us(200);
 	if (ctx->flags & TTA_FLAG_SLOW)
 		sleep_us(SLOW_FINALIZE_EXTRA_US);
@@ -753,7 +773,9 @@ struct options {
 	bool wait_signal;
 	long long fail_every;
 	long long slow_every;
+	long long hot_calls;
 	long long interval_ms;
+	long long change_after, change_interval_ms;
 	const char *counts_file;
 };
 
@@ -777,6 +799,8 @@ static void usage(FILE *f)
 		"  --wait-signal        before the first workflow, wait for SIGUSR1\n"
 		"  --fail-every K       iterations with (i+1)%%K==0 fail in tta_step_validate (-EINVAL)\n"
 		"  --slow-every K       iterations with (i+1)%%K==0 sleep 50 ms more in tta_step_finalize\n"
+		"  --hot-calls N        tta_step_finalize calls tta_hot_checksum N times (a hot function)\n"
+		"  --interval-after K:MS  after K workflows the pause becomes MS ms (a load change)\n"
 		"  --interval-ms MS     pause between workflows (default 0)\n"
 		"  --counts FILE        at exit, write 'name count' per primitive, sorted by name\n"
 		"  --help               show this help\n"
@@ -827,7 +851,7 @@ static int parse_u64(const char *s, uint64_t *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	enum { OPT_ITER = 256, OPT_WID, OPT_TP, OPT_SESS, OPT_GATE, OPT_WAITSIG, OPT_FAIL,
-	       OPT_SLOW, OPT_INTERVAL, OPT_COUNTS, OPT_HELP };
+	       OPT_SLOW, OPT_INTERVAL, OPT_COUNTS, OPT_HELP, OPT_HOT, OPT_CHANGE };
 	static const struct option longopts[] = {
 		{ "iterations", required_argument, NULL, OPT_ITER },
 		{ "workflow-id", required_argument, NULL, OPT_WID },
@@ -837,6 +861,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "wait-signal", no_argument, NULL, OPT_WAITSIG },
 		{ "fail-every", required_argument, NULL, OPT_FAIL },
 		{ "slow-every", required_argument, NULL, OPT_SLOW },
+		{ "hot-calls", required_argument, NULL, OPT_HOT },
+		{ "interval-after", required_argument, NULL, OPT_CHANGE },
 		{ "interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "counts", required_argument, NULL, OPT_COUNTS },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -880,6 +906,23 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_SLOW:
 			if (parse_ll(optarg, 1, INT32_MAX, &o->slow_every))
 				return bad_usage("--slow-every", "expects an integer K > 0");
+			break;
+		case OPT_CHANGE: {
+			char k[32], *colon = strchr(optarg, ':');
+
+			/* a copy: argv stays intact for ps and /proc/PID/cmdline */
+			if (!colon || (size_t)(colon - optarg) >= sizeof(k))
+				return bad_usage("--interval-after", "expects K:MS");
+			memcpy(k, optarg, colon - optarg);
+			k[colon - optarg] = '\0';
+			if (parse_ll(k, 1, INT32_MAX, &o->change_after) ||
+			    parse_ll(colon + 1, 0, 3600000, &o->change_interval_ms))
+				return bad_usage("--interval-after", "expects K:MS");
+			break;
+		}
+		case OPT_HOT:
+			if (parse_ll(optarg, 0, 100000000, &o->hot_calls))
+				return bad_usage("--hot-calls", "expects an integer 0..100000000");
 			break;
 		case OPT_INTERVAL:
 			if (parse_ll(optarg, 0, 3600000, &o->interval_ms))
@@ -1030,6 +1073,7 @@ int main(int argc, char **argv)
 				break;
 			if (opts.fail_every && (i + 1) % opts.fail_every == 0)
 				ctx.flags |= TTA_FLAG_FAIL;
+			g_hot_calls = opts.hot_calls;
 			if (opts.slow_every && (i + 1) % opts.slow_every == 0)
 				ctx.flags |= TTA_FLAG_SLOW;
 			copy_bounded(ctx.traceparent, sizeof(ctx.traceparent), opts.traceparent);
@@ -1041,6 +1085,9 @@ int main(int argc, char **argv)
 			done++;
 			if (err < 0)
 				errors++;
+			/* --interval-after K:MS: the load changes after K workflows */
+			if (opts.change_after && i + 1 == opts.change_after)
+				opts.interval_ms = opts.change_interval_ms;
 			if (opts.interval_ms && !stop_requested &&
 			    (opts.iterations == 0 || i + 1 < opts.iterations))
 				interval_pause(opts.interval_ms);

@@ -311,7 +311,7 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 			uprobe_multi__attach(a->entry_multi_fd, open_path, offs + lo, cookies + lo,
 					     hi - lo, m->pid, false);
 	if (efd >= 0) {
-		if (probe_table__add_multi(a->pt, m->pid, efd, xfd)) {
+		if (probe_table__add_multi(a->pt, m->pid, efd, xfd, open_path, probes + lo, hi - lo)) {
 			close(efd);
 			close(xfd);
 			return -ENOMEM;

@@ -64,6 +64,8 @@ enum {
 	OPT_KEEP_SLOW,
 	OPT_TARGET_RATE,
 	OPT_LIST_PROBES,
+	OPT_MAX_RATE,
+	OPT_MAX_RATE_HARD,
 };
 
 static const struct argp_option options[] = {
@@ -119,6 +121,14 @@ static const struct argp_option options[] = {
 	  "Also keep every trace whose root lasted at least DURATION (e.g. 30ms)", 4 },
 	{ "target-rate", OPT_TARGET_RATE, "N[/s]", 0,
 	  "Adapt the sampling probability every second to export about N traces/s", 4 },
+	{ "max-rate-per-probe", OPT_MAX_RATE, "N", 0,
+	  "Governor: a probe called more than N times/s stops emitting spans (its histograms "
+	  "go on); off by default",
+	  3 },
+	{ "max-rate-hard", OPT_MAX_RATE_HARD, "N", 0,
+	  "Governor: a probe called more than N times/s is detached (default 10x "
+	  "--max-rate-per-probe)",
+	  3 },
 	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
 	  "Print every function that would be probed (binary, symbol, offset, address, "
 	  "nop5/trap) and exit without tracing",
@@ -330,6 +340,22 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 				    arg);
 		break;
 	}
+	case OPT_MAX_RATE:
+	case OPT_MAX_RATE_HARD: {
+		char *end;
+		double v;
+
+		errno = 0;
+		v = (arg[0] >= '0' && arg[0] <= '9') ? strtod(arg, &end) : -1;
+		if (v <= 0 || errno || (*end && strcmp(end, "/s")))
+			usage_error("invalid %s '%s' (expected calls per second, e.g. 1000 or 1000/s)",
+				    key == OPT_MAX_RATE ? "--max-rate-per-probe" : "--max-rate-hard", arg);
+		if (key == OPT_MAX_RATE)
+			o->max_rate = v;
+		else
+			o->max_rate_hard = v;
+		break;
+	}
 	case OPT_LIST_PROBES:
 		o->list_probes = true;
 		break;
@@ -354,6 +380,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_ARG:
 		return ARGP_ERR_UNKNOWN;
 	case ARGP_KEY_END:
+		if (o->max_rate_hard && !o->max_rate)
+			usage_error("--max-rate-hard needs --max-rate-per-probe");
+		if (o->max_rate && !o->max_rate_hard)
+			o->max_rate_hard = 10 * o->max_rate;
+		if (o->max_rate && o->max_rate_hard <= o->max_rate)
+			usage_error("--max-rate-hard must be above --max-rate-per-probe");
 		if (!o->n_pids && !o->cmd_argc)
 			usage_error("no target: give -p PID or -- CMD [ARGS]");
 		if (!o->n_specs && !o->config)

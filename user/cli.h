@@ -42,6 +42,8 @@ struct tt_opts {
 	int keep_errors; /* --keep-errors / --no-keep-errors; -1: on when sampling */
 	double keep_slow_s; /* --keep-slow: keep traces whose root lasted this; 0: off */
 	double target_rate; /* --target-rate: traces/s the controller aims at; 0: off */
+	double max_rate; /* --max-rate-per-probe: calls/s before a probe's spans stop; 0: off */
+	double max_rate_hard; /* --max-rate-hard: calls/s before a probe is detached */
 	bool list_probes; /* print what would be attached and exit */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;

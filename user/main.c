@@ -30,6 +30,7 @@
 #include "flamegraph_cmd.h"
 #include "flamegraph.h"
 #include "folded.h"
+#include "governor.h"
 #include "hist.h"
 #include "metrics.h"
 #include "otlp.h"
@@ -489,6 +490,7 @@ static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
 			out->threads_inherited += per[i].threads_inherited;
 			out->ctx_joined += per[i].ctx_joined;
 			out->cap_read_fail += per[i].cap_read_fail;
+			out->spans_muted += per[i].spans_muted;
 			out->sample_roots += per[i].sample_roots;
 			out->sample_kept += per[i].sample_kept;
 			out->spans_unsampled += per[i].spans_unsampled;
@@ -652,6 +654,7 @@ int main(int argc, char **argv)
 	struct metrics_source msrc = {};
 	struct prom_server *prom = NULL;
 	struct otlp_metrics *om = NULL;
+	struct governor *gov = NULL;
 	struct run_totals rt = {};
 	struct app app = {};
 	struct sampler *sampler = NULL;
@@ -775,6 +778,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	skel->rodata->max_depth = o.max_depth;
+	skel->rodata->governor_on = o.max_rate > 0;
 	skel->rodata->wake_bytes = o.ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
 	bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes);
 	/* uprobe_multi (Linux 6.6+): try it, and load without it if the kernel refuses */
@@ -791,6 +795,7 @@ int main(int argc, char **argv)
 			goto cleanup;
 		}
 		skel->rodata->max_depth = o.max_depth;
+		skel->rodata->governor_on = o.max_rate > 0;
 		skel->rodata->wake_bytes = o.ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
 		bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes);
 		bpf_program__set_autoload(skel->progs.tt_entry_multi, false);
@@ -984,6 +989,17 @@ int main(int argc, char **argv)
 		if (!om && o.verbose)
 			fprintf(stderr, "ttatrace: warning: no OTLP metrics export: %s\n", strerror(errno));
 	}
+	if (o.max_rate > 0) {
+		gov = governor__new(o.max_rate, o.max_rate_hard, bpf_map__fd(skel->maps.hits),
+				    bpf_map__fd(skel->maps.muted),
+				    bpf_program__fd(multi ? skel->progs.tt_entry_multi : skel->progs.tt_entry),
+				    bpf_program__fd(multi ? skel->progs.tt_exit_multi : skel->progs.tt_exit));
+		if (!gov) {
+			die_msg("starting the probe governor: %s", strerror(errno));
+			goto cleanup;
+		}
+		governor__tick(gov, pt, now_mono_ns(), stderr);
+	}
 	fprintf(stderr, "ttatrace: %d probes attached to %zu process%s; Ctrl-C to stop\n", total,
 		n_targets, n_targets == 1 ? "" : "es");
 
@@ -1045,6 +1061,8 @@ int main(int argc, char **argv)
 		ring_buffer__consume(rb);
 		now = now_mono_ns();
 		update_self(asmb, otlp_sink, now, &self_records);
+		if (gov)
+			governor__tick(gov, pt, now, stderr); /* acts every 0.5 s at most */
 		assembler__expire(asmb, now);
 		for (i = 0; i < n_targets; i++)
 			any |= target_alive(&targets[i]);
@@ -1144,6 +1162,15 @@ cleanup:
 		}
 		rt.hist = hreader ? &msrc : NULL;
 		summary__print(stderr, pt, &ks, &as, &rt);
+		if (gov) {
+			struct governor_stats gs;
+
+			governor__stats(gov, &gs);
+			fprintf(stderr, "ttatrace: governor: %llu probes muted (spans stopped: %llu), "
+					"%llu detached\n",
+				(unsigned long long)gs.muted, (unsigned long long)ks.spans_muted,
+				(unsigned long long)gs.detached);
+		}
 		if (sampler)
 			sample__print_summary(stderr, sampler, ks.sample_roots, ks.sample_kept,
 					      ks.spans_unsampled, ks.spans_tail);
@@ -1166,6 +1193,7 @@ cleanup:
 	attacher__free(att);
 	probe_table__free(pt);
 	hist_reader__free(hreader);
+	governor__free(gov);
 	ttatrace_bpf__destroy(skel);
 	for (i = 0; i < n_specs; i++)
 		probe_spec__clear(&specs[i]);

@@ -8,11 +8,15 @@
 
 #include "catalog.h"
 #include "probes.h"
+#include "uprobe_multi.h"
 #include "ttatrace.h"
 
 struct multi_link {
 	pid_t pid;
 	int entry_fd, exit_fd;
+	char *open_path;
+	uint32_t *ids; /* probes in the group */
+	size_t n_ids;
 };
 
 struct probe_table {
@@ -57,6 +61,10 @@ void probe_table__free(struct probe_table *t)
 	for (i = 0; i < t->n; i++)
 		probe_free(t->v[i]);
 	free(t->v);
+	for (i = 0; i < t->n_ml; i++) {
+		free(t->ml[i].open_path);
+		free(t->ml[i].ids);
+	}
 	free(t->ml);
 	free(t);
 }
@@ -190,15 +198,97 @@ static void detach_pass(struct probe_table *t, pid_t pid, bool entries)
 	pthread_mutex_destroy(&j.lock);
 }
 
-int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd)
+int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd,
+			   const char *open_path, struct tt_probe *const *probes, size_t n)
 {
 	struct multi_link *nm = realloc(t->ml, (t->n_ml + 1) * sizeof(*nm));
+	struct multi_link g = { pid, entry_fd, exit_fd, NULL, NULL, n };
+	size_t i;
 
 	if (!nm)
 		return -ENOMEM;
 	t->ml = nm;
-	t->ml[t->n_ml++] = (struct multi_link){ pid, entry_fd, exit_fd };
+	g.open_path = strdup(open_path);
+	g.ids = calloc(n ? n : 1, sizeof(*g.ids));
+	if (!g.open_path || !g.ids) {
+		free(g.open_path);
+		free(g.ids);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++)
+		g.ids[i] = probes[i]->id;
+	t->ml[t->n_ml++] = g;
 	return 0;
+}
+
+int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog_fd,
+			      int exit_prog_fd)
+{
+	struct tt_probe *p = probe_table__get(t, id);
+	struct multi_link *g = NULL;
+	uint64_t *offs = NULL, *cookies = NULL;
+	size_t i, j, n = 0;
+	int err = 0, fd, nfd_entry = -1, nfd_exit = -1;
+
+	if (!p)
+		return -ENOENT;
+	if (p->entry || p->exit) {
+		bpf_link__destroy(p->entry);
+		bpf_link__destroy(p->exit);
+		p->entry = p->exit = NULL;
+		p->detached = true;
+		return 0;
+	}
+	for (i = 0; i < t->n_ml && !g; i++)
+		for (j = 0; j < t->ml[i].n_ids; j++)
+			if (t->ml[i].ids[j] == id && t->ml[i].exit_fd >= 0)
+				g = &t->ml[i];
+	if (!g)
+		return -ENOENT;
+	offs = calloc(g->n_ids, sizeof(*offs));
+	cookies = calloc(g->n_ids, sizeof(*cookies));
+	if (!offs || !cookies) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (j = 0; j < g->n_ids; j++) {
+		struct tt_probe *q = probe_table__get(t, g->ids[j]);
+
+		if (g->ids[j] == id || !q)
+			continue;
+		offs[n] = q->offset;
+		cookies[n] = q->id | q->cookie_flags;
+		g->ids[n++] = q->id;
+	}
+	g->n_ids = n;
+	/* new links first, old ones after: no instant without probes. While both are
+	 * on, the kernel drops the second entry of a call and counts its second exit
+	 * as an exit without entry. */
+	if (n) {
+		fd = uprobe_multi__attach(exit_prog_fd, g->open_path, offs, cookies, n, g->pid, true);
+		if (fd < 0) {
+			err = fd;
+			goto out;
+		}
+		nfd_exit = fd;
+		fd = uprobe_multi__attach(entry_prog_fd, g->open_path, offs, cookies, n, g->pid, false);
+		if (fd < 0) {
+			close(nfd_exit);
+			err = fd;
+			goto out;
+		}
+		nfd_entry = fd;
+	}
+	if (g->entry_fd >= 0)
+		close(g->entry_fd);
+	close(g->exit_fd);
+	g->entry_fd = nfd_entry;
+	g->exit_fd = nfd_exit;
+	p->detached = true;
+out:
+	free(offs);
+	free(cookies);
+	return err;
 }
 
 static void close_multi(struct probe_table *t, pid_t pid, bool entries)

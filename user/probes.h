@@ -29,6 +29,8 @@ struct tt_probe {
 	struct capture *caps; /* resolved copies of cat->caps (offsets filled) */
 	int n_caps;
 	uint64_t cookie_flags; /* TT_COOKIE_* */
+	bool muted; /* the governor stopped its spans (histograms continue) */
+	bool detached; /* the governor removed its uprobes */
 	struct bpf_link *entry;
 	struct bpf_link *exit;
 	/* summary, from received spans */
@@ -51,7 +53,13 @@ struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const
 				   uint64_t offset);
 /* Records a uprobe_multi link pair owning a group of probes of pid (fds are closed
  * at detach, entry first). 0 or -ENOMEM. */
-int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd);
+int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd,
+			   const char *open_path, struct tt_probe *const *probes, size_t n);
+/* Removes one probe's uprobes (the governor's last resort). A uprobe_multi group is
+ * re-created without it; the new links go on before the old ones come off, so the
+ * other functions are never left unprobed. 0 or a negative errno. */
+int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog_fd,
+			      int exit_prog_fd);
 /* Destroys the BPF links of every probe of pid (entries first). */
 void probe_table__detach_pid(struct probe_table *t, pid_t pid);
 void probe_table__detach_all(struct probe_table *t);

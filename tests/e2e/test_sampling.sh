@@ -125,30 +125,47 @@ while read -r name _ _ n _; do
 done <"$T/cj.jsonl.roots"
 echo "catalogue sample 0.5: $traces of 40 workflows, whole (context-key joiners inherit)"
 
-# 4c. --target-rate 10/s at ~50 workflows/s: after the controller settles, about
-# 10 traces/s are exported
-"$TTATRACE" --target-rate 10/s --no-keep-errors --probe tta_workflow_run --probe tta_sequential \
-	--format jsonl -o "$T/rate.jsonl" -- "$DEMO" --iterations 500 >/dev/null 2>"$T/rate.err" ||
-	fail "--target-rate failed"
-python3 - "$T/rate.jsonl" <<'PY' || fail "--target-rate: exported rate off target"
+# 4c. --target-rate 20/s through a load change: ~17 workflows/s (all exported, under
+# target), then ~55/s; after a bounded settling time (3 s) the exported rate is within
+# 25% of the target. The demo's lines are timestamped to find the change.
+"$DEMO" --iterations 800 --interval-ms 40 --interval-after 250:0 --gate-file "$T/rgo" 2>"$T/rdemo.err" |
+	python3 -c 'import sys, time
+for l in sys.stdin: print(time.time_ns(), l, end="", flush=True)' >"$T/rdemo.out" &
+wait_for "$T/rdemo.err" "waiting for gate"
+RPID=$(pgrep -n -f -- "--interval-after 250:0")
+"$TTATRACE" -p "$RPID" --target-rate 20/s --no-keep-errors --probe tta_workflow_run --probe tta_sequential \
+	--format jsonl -o "$T/rate.jsonl" 2>"$T/rate.err" &
+TPID=$!
+wait_for "$T/rate.err" "probes attached"
+touch "$T/rgo"
+wait_exit $TPID 120 || { cat "$T/rate.err" >&2; fail "--target-rate failed"; }
+python3 - "$T/rate.jsonl" "$T/rdemo.out" <<'PY' || fail "--target-rate: exported rate off target"
 import json, sys
 starts = sorted(json.loads(l)["start_ns"] for l in open(sys.argv[1]) if '"depth":0' in l)
-t0, t1 = starts[0] + 3e9, starts[-1]
-n = sum(1 for s in starts if t0 <= s <= t1)
-rate = n / ((t1 - t0) / 1e9)
-print(f"target-rate 10/s: {rate:.1f}/s exported after settling")
-sys.exit(not (7.5 <= rate <= 12.5))
+lines = [int(l.split()[0]) for l in open(sys.argv[2]) if " workflow id=" in l]
+assert len(lines) == 800, len(lines)
+first, change, end = lines[0], lines[249], lines[-1]
+def rate(a, b):
+    return sum(1 for s in starts if a <= s <= b) / ((b - a) / 1e9)
+load1 = 249 / ((change - first) / 1e9)
+load2 = 550 / ((end - change) / 1e9)
+r1, r2 = rate(first + 3e9, change), rate(change + 3e9, end)
+print(f"target-rate 20/s: load {load1:.0f}/s -> exported {r1:.1f}/s; load {load2:.0f}/s -> exported {r2:.1f}/s")
+assert load2 > 30, "the load did not rise enough to test the controller"
+# under target everything goes out; above it, the controller holds ~20/s
+assert r1 >= 0.75 * min(load1, 20), "phase 1 under-exported"
+assert 15 <= r2 <= 25, "phase 2 not within 25% of 20/s"
 PY
 
-# 5. --list-probes: the demo's 30 primitives, nothing loaded, exit 0
+# 5. --list-probes: the demo's 31 functions, nothing loaded, exit 0
 "$TTATRACE" --list-probes --probe 'tta_*' -- "$DEMO" >"$T/list.out" 2>"$T/list.err" ||
 	{ cat "$T/list.err" >&2; fail "--list-probes failed"; }
 assert_eq "$(head -1 "$T/list.out")" "$(printf 'binary\tsymbol\toffset\taddress\tentry')" "--list-probes header"
-assert_eq "$(tail -n +2 "$T/list.out" | wc -l)" 30 "--list-probes: demo functions"
+assert_eq "$(tail -n +2 "$T/list.out" | wc -l)" 31 "--list-probes: demo functions"
 for f in tta_workflow_run tta_sequential tta_retry_attempt tta_pool_task; do
 	grep -Eq "workflow-demo	$f	0x[0-9a-f]+	0x[0-9a-f]+	(nop5|trap)$" "$T/list.out" || fail "--list-probes: no $f"
 done
-grep -q "30 functions would be probed" "$T/list.err" || fail "--list-probes count line"
+grep -q "31 functions would be probed" "$T/list.err" || fail "--list-probes count line"
 # a running process: its libraries too
 "$DEMO" --iterations 0 --interval-ms 50 >/dev/null &
 dp=$!
