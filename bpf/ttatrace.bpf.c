@@ -522,12 +522,15 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	/* The exit belongs to the innermost open frame of the same probe whose
 	 * entry stack pointer fits this return. Frames above it were abandoned
 	 * (longjmp, exceptions): drop them rather than mis-pair. */
-	for (i = TT_MAX_DEPTH - 1; i >= 0; i--) {
-		if ((__u32)i >= d)
-			continue;
-		f = &stk->frames[i];
+	/* from the top: almost always the first frame looked at */
+	for (i = 0; i < TT_MAX_DEPTH; i++) {
+		int k = (int)d - 1 - i;
+
+		if (k < 0)
+			break;
+		f = &stk->frames[k & (TT_MAX_DEPTH - 1)];
 		if (f->probe_id == probe_id && f->sp <= sp && sp - f->sp <= RET_SP_DELTA) {
-			match = i;
+			match = k & (TT_MAX_DEPTH - 1);
 			break;
 		}
 	}

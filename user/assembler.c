@@ -419,6 +419,8 @@ int assembler__add(struct assembler *a, const void *data, size_t size)
 	struct pending *p;
 
 	a->st.records++;
+	/* the ring adds an 8-byte header and rounds every record up to 8 bytes */
+	a->st.ring_bytes += 8 + ((size + 7) & ~(size_t)7);
 	if (size < sizeof(*r) || (r->type != TT_REC_SPAN && r->type != TT_REC_SPAN_CAPS) ||
 	    (r->type == TT_REC_SPAN_CAPS && size < sizeof(*r) + sizeof(struct tt_caps)) ||
 	    !r->span_id || !r->trace_key) {

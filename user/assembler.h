@@ -39,6 +39,7 @@ struct assembler_stats {
 	uint64_t sink_errors;
 	uint64_t invalid_traceparents; /* captured, malformed, ignored as W3C says */
 	uint64_t newest_end_ns; /* CLOCK_MONOTONIC end of the newest record seen */
+	uint64_t ring_bytes; /* bytes read from the ring buffer, 8-byte headers included */
 };
 
 struct assembler;

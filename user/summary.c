@@ -157,6 +157,9 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 		", no thread storage %llu, malformed records %" PRIu64 "\n",
 		ks->rb_reserve_fail, ks->stack_overflow, ks->exit_no_entry, ks->unwound, ks->storage_fail,
 		as->bad_records);
+	if (ks->entries)
+		fprintf(f, "ttatrace: ring buffer: %" PRIu64 " bytes read, %.1f bytes per traced call\n",
+			as->ring_bytes, (double)as->ring_bytes / ks->entries);
 	if (ks->threads_inherited || ks->ctx_joined || ks->cap_read_fail || as->invalid_traceparents)
 		fprintf(f,
 			"ttatrace: across threads: %llu threads continued the span that created them, "

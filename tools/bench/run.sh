@@ -54,12 +54,27 @@ run_phase() { # $1: none|floor|ttatrace ; prints ns/call
 		"$BUILD/ttatrace" -p $pid --probe bench_target --format jsonl -o /dev/null 2>"$T/aerr" &
 		tpid=$!
 		wait_grep "$T/aerr" "probes attached" ;;
+	sample1)
+		"$BUILD/ttatrace" -p $pid --probe bench_target --sample 0.01 --no-keep-errors \
+			--format jsonl -o /dev/null 2>"$T/aerr" &
+		tpid=$!
+		wait_grep "$T/aerr" "probes attached" ;;
+	bpftrace)
+		bpftrace -e "BEGIN { printf(\"ready\\n\"); } uprobe:$TARGET:bench_target { @s[tid] = nsecs; }
+			uretprobe:$TARGET:bench_target /@s[tid]/ { @ns = hist(nsecs - @s[tid]); delete(@s[tid]); }" \
+			-p $pid >"$T/aerr" 2>&1 &
+		tpid=$!
+		wait_grep "$T/aerr" "^ready" ;;
 	esac
 	touch "$gate"
 	wait $pid
 	if [ -n "$tpid" ]; then
 		kill -INT $tpid 2>/dev/null || true
 		wait $tpid || true
+	fi
+	if [ "$mode" = sample1 ]; then
+		grep -Eq "bench_target +$((CALLS + CALLS / 10)) " "$T/aerr" ||
+			{ echo "bench: the kernel did not count every call:" >&2; cat "$T/aerr" >&2; exit 1; }
 	fi
 	if [ "$mode" = ttatrace ]; then
 		grep -q "spans: $((CALLS + CALLS / 10)) seen" "$T/aerr" ||
@@ -70,8 +85,10 @@ run_phase() { # $1: none|floor|ttatrace ; prints ns/call
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+modes="none floor ttatrace sample1"
+command -v bpftrace >/dev/null && modes="$modes bpftrace"
 declare -A res
-for mode in none floor ttatrace; do
+for mode in $modes; do
 	for ((i = 0; i < REPS; i++)); do run_phase $mode; done >"$T/$mode.txt"
 	res[$mode]=$(median <"$T/$mode.txt")
 done
@@ -79,8 +96,28 @@ echo "calls per run: $CALLS, median of $REPS runs, kernel $(uname -r)"
 printf "%-28s %10s ns/call\n" "untraced" "${res[none]}"
 printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
 printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
+printf "%-28s %10s ns/call\n" "ttatrace --sample 0.01" "${res[sample1]}"
+[ -n "${res[bpftrace]:-}" ] && printf "%-28s %10s ns/call\n" "bpftrace entry/exit timing" "${res[bpftrace]}"
 awk -v f="${res[floor]}" -v t="${res[ttatrace]}" -v u="${res[none]}" \
 	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor, which adds %.0f)\n", t / f, t - f, f - u}'
+awk -v f="${res[floor]}" -v t="${res[sample1]}" 'BEGIN {printf "ratio ttatrace --sample 0.01/floor: %.3f\n", t / f}'
+[ -n "${res[bpftrace]:-}" ] && awk -v f="${res[floor]}" -v t="${res[bpftrace]}" \
+	'BEGIN {printf "ratio bpftrace/floor: %.3f (peer)\n", t / f}'
+[ -z "${res[bpftrace]:-}" ] && echo "bpftrace not installed: no peer ratio (apt-get install bpftrace)"
+
+# A realistic workflow: workflow-demo's steps of 0.2-2 ms, wall time of the whole run
+# untraced, fully traced with the catalogue, and at --sample 0.01; ring bytes per call.
+WF=${WF:-100}
+wall() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>"$T/wf.err"; t1=$(date +%s%N); echo $(((t1 - t0) / 1000000)); }
+u=$(wall "$BUILD/workflow-demo" --iterations $WF)
+full=$(wall "$BUILD/ttatrace" --config tools/workflow-demo.yaml --format jsonl -o /dev/null -- \
+	"$BUILD/workflow-demo" --iterations $WF)
+full_bytes=$(grep -o '[0-9.]* bytes per traced call' "$T/wf.err")
+s1=$(wall "$BUILD/ttatrace" --config tools/workflow-demo.yaml --sample 0.01 --no-keep-errors --format jsonl \
+	-o /dev/null -- "$BUILD/workflow-demo" --iterations $WF)
+s1_bytes=$(grep -o '[0-9.]* bytes per traced call' "$T/wf.err")
+echo "workflow-demo x $WF (wall ms, ttatrace start-up and detach included):"
+echo "  untraced $u ms; full capture $full ms ($full_bytes); --sample 0.01 $s1 ms ($s1_bytes)"
 
 # collector throughput and peak memory without the kernel (a replayed record stream)
 echo
