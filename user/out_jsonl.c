@@ -6,10 +6,6 @@
 #include "json.h"
 #include "outputs.h"
 
-struct jsonl_ctx {
-	FILE *out;
-};
-
 static const char *status_name(enum tt_status st)
 {
 	return st == TT_STATUS_ERROR ? "error" : st == TT_STATUS_OK ? "ok" : "unset";
@@ -84,42 +80,18 @@ static void write_subtree(FILE *f, const struct tt_trace *t, const char *tid, co
 
 static int jsonl_trace(struct tt_sink *sink, const struct tt_trace *t)
 {
-	struct jsonl_ctx *ctx = sink->ctx;
+	FILE *out = sink->ctx;
 	char tid[33];
 	size_t i;
 
 	hex_encode(t->trace_id, 16, tid);
 	for (i = 0; i < t->n_roots; i++)
-		write_subtree(ctx->out, t, tid, t->roots[i]);
-	fflush(ctx->out);
-	return ferror(ctx->out) ? -EIO : 0;
-}
-
-static int jsonl_close(struct tt_sink *sink)
-{
-	if (!sink)
-		return 0;
-	fflush(((struct jsonl_ctx *)sink->ctx)->out);
-	free(sink->ctx);
-	free(sink);
-	return 0;
+		write_subtree(out, t, tid, t->roots[i]);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
 }
 
 struct tt_sink *jsonl_sink__new(FILE *out)
 {
-	struct tt_sink *s = calloc(1, sizeof(*s));
-	struct jsonl_ctx *ctx = calloc(1, sizeof(*ctx));
-
-	if (!s || !ctx) {
-		free(s);
-		free(ctx);
-		errno = ENOMEM;
-		return NULL;
-	}
-	ctx->out = out;
-	s->name = "jsonl";
-	s->trace = jsonl_trace;
-	s->close = jsonl_close;
-	s->ctx = ctx;
-	return s;
+	return file_sink__new(out, "jsonl", jsonl_trace);
 }

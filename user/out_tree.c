@@ -8,10 +8,6 @@
 #include "json.h"
 #include "outputs.h"
 
-struct tree_ctx {
-	FILE *out;
-};
-
 const char *fmt_duration(uint64_t ns, char *buf, size_t len)
 {
 	if (ns < 1000)
@@ -90,50 +86,26 @@ static void print_span(FILE *f, const struct tt_span *s, const char *prefix, int
 
 static int tree_trace(struct tt_sink *sink, const struct tt_trace *t)
 {
-	struct tree_ctx *ctx = sink->ctx;
+	FILE *out = sink->ctx;
 	char tid[33], dur[32];
 	size_t i;
 
 	if (!t->n_roots)
 		return 0;
-	fprintf(ctx->out, "trace %s  pid %u%s%s%s  %zu span%s  %s%s\n", hex_encode(t->trace_id, 16, tid),
+	fprintf(out, "trace %s  pid %u%s%s%s  %zu span%s  %s%s\n", hex_encode(t->trace_id, 16, tid),
 		t->roots[0]->pid, t->proc && t->proc->exe_name ? " (" : "",
 		t->proc && t->proc->exe_name ? t->proc->exe_name : "",
 		t->proc && t->proc->exe_name ? ")" : "", t->n_spans, t->n_spans == 1 ? "" : "s",
 		fmt_duration(tt_span__duration_ns(t->roots[0]), dur, sizeof(dur)),
 		t->complete ? "" : "  (incomplete: its root did not finish while traced)");
 	for (i = 0; i < t->n_roots; i++)
-		print_span(ctx->out, t->roots[i], "  ", 1, 1);
-	fputc('\n', ctx->out);
-	fflush(ctx->out);
-	return ferror(ctx->out) ? -EIO : 0;
-}
-
-static int tree_close(struct tt_sink *sink)
-{
-	if (!sink)
-		return 0;
-	fflush(((struct tree_ctx *)sink->ctx)->out);
-	free(sink->ctx);
-	free(sink);
-	return 0;
+		print_span(out, t->roots[i], "  ", 1, 1);
+	fputc('\n', out);
+	fflush(out);
+	return ferror(out) ? -EIO : 0;
 }
 
 struct tt_sink *tree_sink__new(FILE *out)
 {
-	struct tt_sink *s = calloc(1, sizeof(*s));
-	struct tree_ctx *ctx = calloc(1, sizeof(*ctx));
-
-	if (!s || !ctx) {
-		free(s);
-		free(ctx);
-		errno = ENOMEM;
-		return NULL;
-	}
-	ctx->out = out;
-	s->name = "tree";
-	s->trace = tree_trace;
-	s->close = tree_close;
-	s->ctx = ctx;
-	return s;
+	return file_sink__new(out, "tree", tree_trace);
 }
