@@ -129,8 +129,8 @@ struct {
 	__type(value, struct tt_kstats);
 } kstats SEC(".maps");
 
-/* Per-probe counters and latency histogram, indexed by probe id; userspace may
- * resize it before load (hist__size_maps). Per-CPU, so updates need no atomics. */
+/* Per-probe counters and latency histogram, indexed by probe id (the first
+ * TT_HIST_DEFAULT_PROBES probes). Per-CPU, so updates need no atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TT_HIST_DEFAULT_PROBES);
@@ -313,7 +313,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	struct tt_stack *stk;
 	struct tt_frame *f;
 	struct tt_hist *h;
-	__u32 d, tgid;
+	__u32 d;
 	int undecided = 0;
 
 	if (st)
@@ -374,10 +374,9 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			undecided = 1;
 		}
 	}
-	tgid = bpf_get_current_pid_tgid() >> 32;
 	if ((cookie & TT_COOKIE_CTX_KEY) && sc) {
 		struct tt_probe_cfg *cfg = bpf_map_lookup_elem(&probe_cfg, &f->probe_id);
-		struct tt_ctx_id id = { .tgid = tgid };
+		struct tt_ctx_id id = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 		struct tt_ctx_owner *own, me;
 		__s8 k;
 
@@ -561,16 +560,6 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		else
 			bpf_map_delete_elem(&ctxkeys, &id);
 	}
-	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
-		struct tt_caps *sc = scratch_caps();
-
-		if (sc) {
-			__builtin_memcpy(sc, &f->caps, sizeof(*sc));
-			tt_capture(ctx, probe_id, 1);
-			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
-		}
-	}
-
 	if (governor_on) {
 		__u32 w = probe_id / 64;
 		__u64 *bits = bpf_map_lookup_elem(&muted, &w);
@@ -591,6 +580,17 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		}
 		if (st)
 			st->spans_tail++;
+	}
+
+	/* return-value reads only for spans that will be sent */
+	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
+		struct tt_caps *sc = scratch_caps();
+
+		if (sc) {
+			__builtin_memcpy(sc, &f->caps, sizeof(*sc));
+			tt_capture(ctx, probe_id, 1);
+			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
+		}
 	}
 
 	/* two constant sizes, two paths: the verifier must see each bound */

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ struct attacher {
 	bool multi_proven; /* a uprobe_multi link worked once */
 	const struct catalog *cat;
 	int cfg_map_fd;
+	FILE *dry_run; /* --list-probes: print what matched, attach nothing */
 	struct probe_table *pt;
 	struct probe_spec *specs;
 	size_t n_specs;
@@ -115,6 +117,11 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 	a->n_specs = n_specs;
 	a->verbose = verbose;
 	return a;
+}
+
+void attacher__set_dry_run(struct attacher *a, FILE *out)
+{
+	a->dry_run = out;
 }
 
 void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd)
@@ -457,7 +464,15 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 			return r;
 		}
 	}
-	total = attach_collected(a, &m, open_path);
+	if (a->dry_run) {
+		for (i = 0; i < m.n; i++)
+			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\n", map_path,
+				m.syms[i].name, m.syms[i].offset, m.syms[i].addr,
+				m.syms[i].nop5 ? "nop5" : "trap");
+		total = m.n;
+	} else {
+		total = attach_collected(a, &m, open_path);
+	}
 	free(m.syms);
 	if (total < 0)
 		snprintf(err, errlen, "attaching to %s: %s", map_path, strerror(-total));

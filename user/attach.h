@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 struct bpf_program;
@@ -37,6 +38,10 @@ void attacher__free(struct attacher *a);
 /* With a catalogue, matched symbols take its names, kinds and captures; capture
  * configs go to the BPF map probe_cfg (cfg_map_fd). */
 struct catalog;
+/* Dry run (--list-probes): matched symbols are printed to out as
+ * "binary<TAB>symbol<TAB>offset<TAB>address<TAB>nop5|trap" instead of attached; the
+ * scan functions then return the number printed. */
+void attacher__set_dry_run(struct attacher *a, FILE *out);
 void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd);
 
 /* Attaches to every mapped file of pid not scanned before. Returns the number of

@@ -140,13 +140,6 @@ int hist__read(int map_fd, uint32_t probe_id, struct hist_snapshot *out)
 	return err;
 }
 
-int hist__size_maps(struct ttatrace_bpf *skel, uint32_t max_probes)
-{
-	if (!skel || !max_probes || max_probes > TT_MAX_PROBES)
-		return -EINVAL;
-	return bpf_map__set_max_entries(skel->maps.hists, max_probes);
-}
-
 /* --- reader ---------------------------------------------------------------------- */
 
 struct reader_probe {
@@ -282,36 +275,39 @@ static int rd_probe_slo(void *ctx, uint32_t id, struct slo *out)
 	return err;
 }
 
-static int rd_read_kstats(void *ctx, struct tt_kstats *out)
+int kstats__read(int map_fd, struct tt_kstats *out)
 {
-	struct hist_reader *r = ctx;
 	int ncpu = libbpf_num_possible_cpus(), i, err = 0;
+	const size_t nf = sizeof(*out) / sizeof(__u64);
 	struct tt_kstats *per;
 	uint32_t zero = 0;
+	size_t f;
 
+	/* every field is a __u64 counter: sum them as an array, whatever is added */
+	_Static_assert(sizeof(struct tt_kstats) % sizeof(__u64) == 0, "tt_kstats holds __u64 only");
 	memset(out, 0, sizeof(*out));
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	per = calloc(ncpu, sizeof(*per));
 	if (!per)
 		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(r->skel->maps.kstats), &zero, per)) {
+	if (bpf_map_lookup_elem(map_fd, &zero, per)) {
 		err = -errno;
 		goto out;
 	}
-	for (i = 0; i < ncpu; i++) {
-		out->entries += per[i].entries;
-		out->exits += per[i].exits;
-		out->rb_reserve_fail += per[i].rb_reserve_fail;
-		out->stack_overflow += per[i].stack_overflow;
-		out->exit_no_entry += per[i].exit_no_entry;
-		out->unwound += per[i].unwound;
-		out->storage_fail += per[i].storage_fail;
-		out->wakeups += per[i].wakeups;
-	}
+	for (i = 0; i < ncpu; i++)
+		for (f = 0; f < nf; f++)
+			((__u64 *)out)[f] += ((const __u64 *)&per[i])[f];
 out:
 	free(per);
 	return err;
+}
+
+static int rd_read_kstats(void *ctx, struct tt_kstats *out)
+{
+	struct hist_reader *r = ctx;
+
+	return kstats__read(bpf_map__fd(r->skel->maps.kstats), out);
 }
 
 void hist_reader__source(struct hist_reader *r, struct metrics_source *src)

@@ -45,12 +45,9 @@ uint64_t hist__count_below(const struct hist_snapshot *s, uint64_t le_ns);
 
 /* Reads probe id from the `hists` map (fd) and merges its CPUs. 0, -ENOENT when
  * the id is past the map, or a negative errno. */
+/* The kernel's per-CPU counters (map kstats), summed over CPUs. 0 or -errno. */
+int kstats__read(int map_fd, struct tt_kstats *out);
 int hist__read(int map_fd, uint32_t probe_id, struct hist_snapshot *out);
-
-/* Sizes the `hists` map for probe ids < max_probes; call between open and load.
- * Each probe costs sizeof(struct tt_hist) (~4.7 KiB) per possible CPU. Without it
- * the map holds TT_HIST_DEFAULT_PROBES probes. 0 or a negative errno. */
-int hist__size_maps(struct ttatrace_bpf *skel, uint32_t max_probes);
 
 /* Serves the loaded skeleton's histograms and kernel counters through a
  * metrics_source. Probe names and kinds are copied by hist_reader__sync, which the

@@ -467,37 +467,8 @@ static FILE *open_output(const char *path)
 
 static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	struct tt_kstats *per;
-	__u32 zero = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return;
-	per = calloc(ncpu, sizeof(*per));
-	if (!per)
-		return;
-	if (!bpf_map_lookup_elem(bpf_map__fd(skel->maps.kstats), &zero, per)) {
-		for (i = 0; i < ncpu; i++) {
-			out->entries += per[i].entries;
-			out->exits += per[i].exits;
-			out->rb_reserve_fail += per[i].rb_reserve_fail;
-			out->stack_overflow += per[i].stack_overflow;
-			out->exit_no_entry += per[i].exit_no_entry;
-			out->unwound += per[i].unwound;
-			out->storage_fail += per[i].storage_fail;
-			out->wakeups += per[i].wakeups;
-			out->threads_inherited += per[i].threads_inherited;
-			out->ctx_joined += per[i].ctx_joined;
-			out->cap_read_fail += per[i].cap_read_fail;
-			out->spans_muted += per[i].spans_muted;
-			out->sample_roots += per[i].sample_roots;
-			out->sample_kept += per[i].sample_kept;
-			out->spans_unsampled += per[i].spans_unsampled;
-			out->spans_tail += per[i].spans_tail;
-		}
-	}
-	free(per);
+	if (kstats__read(bpf_map__fd(skel->maps.kstats), out))
+		memset(out, 0, sizeof(*out));
 }
 
 static int validate_specs(struct probe_spec *specs, size_t n)
@@ -528,104 +499,49 @@ static int validate_specs(struct probe_spec *specs, size_t n)
 
 /* --- --list-probes ------------------------------------------------------------ */
 
-struct listed {
-	FILE *f;
-	const char *binary;
-	uint64_t *offs; /* printed in this file: aliases and overlapping specs once */
-	size_t n, cap;
-};
-
-static int list_one(const struct elf_sym *sym, void *vctx)
-{
-	struct listed *l = vctx;
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		if (l->offs[i] == sym->offset)
-			return 0;
-	if (l->n == l->cap) {
-		size_t nc = l->cap ? l->cap * 2 : 64;
-		uint64_t *no = realloc(l->offs, nc * sizeof(*no));
-
-		if (!no)
-			return -ENOMEM;
-		l->offs = no;
-		l->cap = nc;
-	}
-	l->offs[l->n++] = sym->offset;
-	fprintf(l->f, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\n", l->binary, sym->name,
-		sym->offset, sym->addr, sym->nop5 ? "nop5" : "trap");
-	return 0;
-}
-
-/* The symbols the specs match in one file, as attaching would pick them. */
-static int list_file(FILE *f, struct probe_spec *specs, size_t n_specs, const char *path,
-		     const char *open_path)
-{
-	struct listed l = { .f = f, .binary = path };
-	struct elf_syms *syms = NULL;
-	int r = 0;
-	size_t i;
-
-	for (i = 0; i < n_specs && r >= 0; i++) {
-		if (specs[i].binary && !procmaps__name_matches(specs[i].binary, path) &&
-		    !procmaps__name_matches(specs[i].binary, open_path))
-			continue;
-		if (!syms && !(syms = elf_syms__open(open_path))) {
-			r = specs[i].binary ? -errno : 0;
-			if (r)
-				die_msg("cannot read symbols of %s: %s", path, strerror(-r));
-			break;
-		}
-		r = elf_syms__match(syms, specs[i].glob, list_one, &l);
-	}
-	elf_syms__free(syms);
-	free(l.offs);
-	return r < 0 ? r : (int)l.n;
-}
-
-/* Prints what would be attached, attaches nothing. Returns the number listed. */
+/* Prints what would be attached, through the attacher's dry run: the same matching
+ * as a real attach, nothing loaded. Returns the number listed. */
 static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
 {
-	int total = 0, r;
-	size_t i, j;
+	struct probe_table *pt = probe_table__new(); /* stays empty: dedup by offset only */
+	struct attacher *a = pt ? attacher__new(NULL, NULL, NULL, NULL, pt, specs, n_specs, 0) : NULL;
+	int total = 0, r = 0;
+	char err[512];
+	size_t i;
 
-	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
-	for (i = 0; i < o->n_pids; i++) {
-		struct proc_module *mods = NULL;
-		size_t n = 0;
-
-		r = procmaps__read(o->pids[i], &mods, &n);
-		if (r) {
-			die_msg("reading /proc/%d/maps: %s", o->pids[i], strerror(-r));
-			return r;
-		}
-		for (j = 0; j < n && r >= 0; j++) {
-			r = list_file(f, specs, n_specs, mods[j].path, mods[j].open_path);
-			if (r > 0)
-				total += r;
-		}
-		procmaps__free(mods, n);
-		if (r < 0)
-			return r;
+	if (!a) {
+		probe_table__free(pt);
+		return -ENOMEM;
 	}
-	if (o->cmd_argc) {
+	attacher__set_dry_run(a, f);
+	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
+	for (i = 0; i < o->n_pids && r >= 0; i++) {
+		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
+		if (r < 0)
+			die_msg("%s", err);
+		else
+			total += r;
+	}
+	if (r >= 0 && o->cmd_argc) {
 		char exe[PATH_MAX];
 
 		r = resolve_program(o->cmd[0], exe, sizeof(exe));
 		if (r) {
 			die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
-			return r;
+		} else {
+			/* not started: its libraries are not mapped, so only the executable */
+			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
+			if (r < 0)
+				die_msg("%s", err);
+			else
+				total += r;
+			fprintf(stderr, "ttatrace: %s was not started: libraries it loads are not listed\n",
+				o->cmd[0]);
 		}
-		/* not started: its libraries are not mapped, so only the executable */
-		r = list_file(f, specs, n_specs, exe, exe);
-		if (r < 0)
-			return r;
-		total += r;
-		fprintf(stderr, "ttatrace: %s was not started: libraries it loads are not listed\n",
-			o->cmd[0]);
 	}
-	return total;
+	attacher__free(a);
+	probe_table__free(pt);
+	return r < 0 ? r : total;
 }
 
 int main(int argc, char **argv)

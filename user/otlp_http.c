@@ -28,13 +28,6 @@ struct qitem {
 	size_t off; /* spans already taken into a batch */
 };
 
-struct response {
-	uint8_t *body;
-	size_t len;
-	char retry_after[128];
-	bool has_retry_after;
-};
-
 /* what one POST came to */
 struct attempt {
 	bool ok; /* 2xx */
@@ -66,7 +59,7 @@ struct http_sink {
 	CURL *curl;
 	struct curl_slist *hdrs;
 	char curl_err[CURL_ERROR_SIZE];
-	struct response resp;
+	struct otlp_http_response resp;
 	struct otlp_slice *slices;
 	uint64_t rng;
 };
@@ -283,7 +276,7 @@ int otlp_http__gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_le
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	struct response *r = ctx;
+	struct otlp_http_response *r = ctx;
 	size_t n = size * nmemb, keep = n;
 	uint8_t *p;
 
@@ -302,7 +295,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
 
 static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
 {
-	struct response *r = ctx;
+	struct otlp_http_response *r = ctx;
 	size_t n = size * nmemb;
 	static const char name[] = "retry-after:";
 
@@ -360,41 +353,60 @@ static void restrict_protocols(CURL *c)
 #endif
 }
 
-static int setup_curl(struct http_sink *hs)
+void otlp_http_response__reset(struct otlp_http_response *r)
 {
-	CURL *c;
-	int err = 0;
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
 
-	hs->curl = c = curl_easy_init();
-	if (!c)
-		return -ENOMEM;
-	err = add_header(&hs->hdrs, "%s%s", "Content-Type: application/x-protobuf", "");
+CURL *otlp_http__easy(const struct otlp_config *cfg, const char *url,
+		      struct otlp_http_response *resp, struct curl_slist **hdrs, char *errbuf)
+{
+	CURL *c = curl_easy_init();
+	int err;
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = add_header(hdrs, "%s%s", "Content-Type: application/x-protobuf", "");
 	/* curl waits up to 1 s for "100 Continue" on large bodies unless told not to */
-	err = err ?: add_header(&hs->hdrs, "%s%s", "Expect:", "");
-	if (hs->cfg.gzip)
-		err = err ?: add_header(&hs->hdrs, "%s%s", "Content-Encoding: gzip", "");
-	for (size_t i = 0; i < hs->cfg.n_headers && !err; i++)
-		err = add_header(&hs->hdrs, "%s: %s", hs->cfg.headers[i].key,
-				 hs->cfg.headers[i].value);
-	if (err)
-		return err;
-	if (curl_easy_setopt(c, CURLOPT_URL, hs->cfg.endpoint) != CURLE_OK)
-		return -EINVAL;
+	err = err ?: add_header(hdrs, "%s%s", "Expect:", "");
+	if (cfg->gzip)
+		err = err ?: add_header(hdrs, "%s%s", "Content-Encoding: gzip", "");
+	for (size_t i = 0; i < cfg->n_headers && !err; i++)
+		err = add_header(hdrs, "%s: %s", cfg->headers[i].key, cfg->headers[i].value);
+	if (!err && curl_easy_setopt(c, CURLOPT_URL, url) != CURLE_OK)
+		err = -EINVAL;
+	if (err) {
+		curl_easy_cleanup(c);
+		errno = -err;
+		return NULL;
+	}
 	restrict_protocols(c);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* signals are no timeout tool in a threaded tool */
 	curl_easy_setopt(c, CURLOPT_POST, 1L);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hs->hdrs);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, *hdrs);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "ttatrace/" TTATRACE_VERSION);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &hs->resp);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hs->resp);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, hs->curl_err);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, hs);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)hs->cfg.timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->timeout_ms);
+	return c;
+}
+
+static int setup_curl(struct http_sink *hs)
+{
+	hs->curl = otlp_http__easy(&hs->cfg, hs->cfg.endpoint, &hs->resp, &hs->hdrs, hs->curl_err);
+	if (!hs->curl)
+		return -errno;
+	/* close() may cut a transfer short when its deadline passes */
+	curl_easy_setopt(hs->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(hs->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(hs->curl, CURLOPT_XFERINFODATA, hs);
 	return 0;
 }
 
@@ -424,8 +436,7 @@ static void post_once(struct http_sink *hs, const uint8_t *body, size_t len, str
 
 	memset(a, 0, sizeof(*a));
 	a->retry_after_ms = -1;
-	free(hs->resp.body);
-	memset(&hs->resp, 0, sizeof(hs->resp));
+	otlp_http_response__reset(&hs->resp);
 	hs->curl_err[0] = '\0';
 
 	if (__atomic_load_n(&hs->stopping, __ATOMIC_ACQUIRE)) {

@@ -3,6 +3,8 @@
 #ifndef TT_OTLP_HTTP_H
 #define TT_OTLP_HTTP_H
 
+#include <curl/curl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,6 +25,23 @@ struct otlp_stats {
 	uint64_t failures; /* requests that failed: transport error or non-2xx */
 	uint64_t spans_queued; /* waiting for export now */
 };
+
+/* What one POST answered: the body (bounded) and its Retry-After header. */
+struct otlp_http_response {
+	uint8_t *body;
+	size_t len;
+	char retry_after[128];
+	bool has_retry_after;
+};
+
+/* Frees the body and clears the response before the next request. */
+void otlp_http_response__reset(struct otlp_http_response *r);
+/* A curl handle that POSTs OTLP protobuf to url with cfg's headers, gzip and
+ * connect timeout, http(s) only; the answer goes to resp, curl's message to errbuf
+ * (CURL_ERROR_SIZE). The caller frees *hdrs (curl_slist_free_all) and the handle.
+ * NULL on failure, with errno. Shared by the trace and metrics exporters. */
+CURL *otlp_http__easy(const struct otlp_config *cfg, const char *url,
+		      struct otlp_http_response *resp, struct curl_slist **hdrs, char *errbuf);
 
 /* cfg->endpoint must be set; cfg is copied. Starts the exporter thread. */
 struct tt_sink *otlp_http_sink__new(const struct otlp_config *cfg);

@@ -15,7 +15,6 @@
 #include "otlp_http.h"
 #include "otlp_metrics.h"
 
-#define MAX_RESPONSE_BYTES (64u << 10)
 #define N_BOUNDS TT_PROM_N_LE
 #define N_DROP_REASONS 5
 
@@ -433,10 +432,7 @@ struct otlp_metrics {
 	CURL *curl;
 	struct curl_slist *hdrs;
 	char curl_err[CURL_ERROR_SIZE];
-	uint8_t *resp;
-	size_t resp_len;
-	char retry_after[128];
-	bool has_retry_after;
+	struct otlp_http_response resp;
 	uint64_t rng;
 };
 
@@ -456,93 +452,11 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static size_t on_body(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	struct otlp_metrics *m = ctx;
-	size_t n = size * nmemb, keep = n;
-	uint8_t *p;
-
-	if (m->resp_len + keep > MAX_RESPONSE_BYTES)
-		keep = MAX_RESPONSE_BYTES - m->resp_len;
-	if (!keep)
-		return n;
-	p = realloc(m->resp, m->resp_len + keep);
-	if (!p)
-		return n;
-	memcpy(p + m->resp_len, data, keep);
-	m->resp = p;
-	m->resp_len += keep;
-	return n;
-}
-
-static size_t on_header(char *data, size_t size, size_t nmemb, void *ctx)
-{
-	static const char name[] = "retry-after:";
-	struct otlp_metrics *m = ctx;
-	size_t n = size * nmemb;
-
-	if (n >= 5 && !strncmp(data, "HTTP/", 5))
-		m->has_retry_after = false;
-	if (n > sizeof(name) - 1 && !strncasecmp(data, name, sizeof(name) - 1)) {
-		size_t vlen = n - (sizeof(name) - 1);
-
-		if (vlen >= sizeof(m->retry_after))
-			vlen = sizeof(m->retry_after) - 1;
-		memcpy(m->retry_after, data + sizeof(name) - 1, vlen);
-		m->retry_after[vlen] = '\0';
-		m->has_retry_after = true;
-	}
-	return n;
-}
-
-static int add_header(struct curl_slist **list, const char *a, const char *b)
-{
-	struct curl_slist *l;
-	char *h;
-
-	if (asprintf(&h, b ? "%s: %s" : "%s", a, b) < 0)
-		return -ENOMEM;
-	l = curl_slist_append(*list, h);
-	free(h);
-	if (!l)
-		return -ENOMEM;
-	*list = l;
-	return 0;
-}
-
 static int setup_curl(struct otlp_metrics *m)
 {
-	int err;
-
-	m->curl = curl_easy_init();
+	m->curl = otlp_http__easy(&m->cfg, m->url, &m->resp, &m->hdrs, m->curl_err);
 	if (!m->curl)
-		return -ENOMEM;
-	err = add_header(&m->hdrs, "Content-Type: application/x-protobuf", NULL);
-	err = err ?: add_header(&m->hdrs, "Expect:", NULL);
-	if (m->cfg.gzip)
-		err = err ?: add_header(&m->hdrs, "Content-Encoding: gzip", NULL);
-	for (size_t i = 0; i < m->cfg.n_headers && !err; i++)
-		err = add_header(&m->hdrs, m->cfg.headers[i].key, m->cfg.headers[i].value);
-	if (err)
-		return err;
-	if (curl_easy_setopt(m->curl, CURLOPT_URL, m->url) != CURLE_OK)
-		return -EINVAL;
-#if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	curl_easy_setopt(m->curl, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	curl_easy_setopt(m->curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(m->curl, CURLOPT_POST, 1L);
-	curl_easy_setopt(m->curl, CURLOPT_HTTPHEADER, m->hdrs);
-	curl_easy_setopt(m->curl, CURLOPT_USERAGENT, "ttatrace/" TTATRACE_VERSION);
-	curl_easy_setopt(m->curl, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(m->curl, CURLOPT_WRITEDATA, m);
-	curl_easy_setopt(m->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(m->curl, CURLOPT_HEADERDATA, m);
-	curl_easy_setopt(m->curl, CURLOPT_ERRORBUFFER, m->curl_err);
-	curl_easy_setopt(m->curl, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(m->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)m->cfg.timeout_ms);
+		return -errno;
 	curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, (long)m->cfg.timeout_ms);
 	return 0;
 }
@@ -586,10 +500,10 @@ static uint64_t rejected_points(struct otlp_metrics *m)
 	uint64_t n = 0;
 
 	curl_easy_getinfo(m->curl, CURLINFO_CONTENT_TYPE, &ctype);
-	if (!m->resp_len || !ctype || strncasecmp(ctype, "application/x-protobuf", 22))
+	if (!m->resp.len || !ctype || strncasecmp(ctype, "application/x-protobuf", 22))
 		return 0;
 	r = opentelemetry__proto__collector__metrics__v1__export_metrics_service_response__unpack(
-		NULL, m->resp_len, m->resp);
+		NULL, m->resp.len, m->resp.body);
 	if (!r)
 		return 0;
 	if (r->partial_success && r->partial_success->rejected_data_points > 0)
@@ -629,10 +543,7 @@ static void export_once(struct otlp_metrics *m, bool final)
 		uint64_t delay_ms;
 		CURLcode rc;
 
-		free(m->resp);
-		m->resp = NULL;
-		m->resp_len = 0;
-		m->has_retry_after = false;
+		otlp_http_response__reset(&m->resp);
 		m->curl_err[0] = '\0';
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, (const char *)body);
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
@@ -655,14 +566,14 @@ static void export_once(struct otlp_metrics *m, bool final)
 				goto cleanup;
 			}
 			retryable = otlp_http__status_retryable(status);
-			if (m->has_retry_after) {
+			if (m->resp.has_retry_after) {
 				uint64_t ms;
 
-				if (!otlp_http__parse_retry_after(m->retry_after, time(NULL), &ms))
+				if (!otlp_http__parse_retry_after(m->resp.retry_after, time(NULL), &ms))
 					retry_after_ms = (int64_t)ms;
 			}
 			curl_easy_getinfo(m->curl, CURLINFO_CONTENT_TYPE, &ctype);
-			otlp_http__error_message(ctype, m->resp, m->resp_len, msg, sizeof(msg));
+			otlp_http__error_message(ctype, m->resp.body, m->resp.len, msg, sizeof(msg));
 		} else {
 			retryable = rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
 			snprintf(msg, sizeof(msg), "%s",
@@ -722,7 +633,7 @@ static void metrics_free(struct otlp_metrics *m)
 	curl_slist_free_all(m->hdrs);
 	if (m->curl)
 		curl_easy_cleanup(m->curl);
-	free(m->resp);
+	otlp_http_response__reset(&m->resp);
 	free(m->url);
 	free(m->service);
 	otlp_config__cleanup(&m->cfg);
