@@ -88,11 +88,13 @@ median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 modes="none floor ttatrace sample1"
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
 declare -A res
-for mode in $modes; do
-	for ((i = 0; i < REPS; i++)); do run_phase $mode; done >"$T/$mode.txt"
-	res[$mode]=$(median <"$T/$mode.txt")
+# modes interleaved within each round: this VM's speed drifts by several percent
+# over a minute, which would otherwise land on whichever mode ran last
+for ((i = 0; i < REPS; i++)); do
+	for mode in $modes; do run_phase $mode >>"$T/$mode.txt"; done
 done
-echo "calls per run: $CALLS, median of $REPS runs, kernel $(uname -r)"
+for mode in $modes; do res[$mode]=$(median <"$T/$mode.txt"); done
+echo "calls per run: $CALLS, median of $REPS interleaved rounds, kernel $(uname -r)"
 printf "%-28s %10s ns/call\n" "untraced" "${res[none]}"
 printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
 printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
