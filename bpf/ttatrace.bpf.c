@@ -18,9 +18,19 @@ const volatile __u64 wake_bytes = TT_DEFAULT_RINGBUF_BYTES / TT_DEFAULT_WAKE_DIV
  * --target-rate controller does every second). */
 __u64 sample_thr = TT_SAMPLE_ALL;
 __u32 sample_ppm = TT_SAMPLE_PPM;
-/* nonzero: spans of unpicked traces are still sent, flagged TT_SPAN_UNSAMPLED,
- * for the tail rules in userspace */
-__u32 sample_tail = 0;
+/* enum tt_tail_mode: what happens to the spans of unpicked traces while the tail
+ * rules (--keep-errors, --keep-slow) cannot decide yet */
+__u32 sample_tail = TT_TAIL_OFF;
+/* the kernel's tail rules (TT_TAIL_KERNEL) */
+__u32 tail_errors = 0;
+__u64 tail_slow_ns = 0;
+/* bytes of a tail buffer a trace may fill (--tail-buffer) */
+__u64 tail_bytes = TT_TAIL_DATA_BYTES;
+/* set once a span had to be streamed for want of a buffer: roots then look in
+ * tail_spill before deciding themselves */
+__u32 tail_spill_any = 0;
+/* --target-rate: each root primitive has its own threshold in root_thr */
+const volatile __u32 root_budget = 0;
 
 struct tt_frame {
 	__u64 span_id;
@@ -117,6 +127,73 @@ struct {
 	__type(value, struct tt_caps);
 } cap_scratch SEC(".maps");
 
+/* Kernel tail buffers: the spans of unpicked traces wait here for their root's
+ * exit (see struct tt_tailbuf). Allocated on a trace's first finished child. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TT_TAIL_MAX_TRACES);
+	__type(key, __u64);
+	__type(value, struct tt_tailbuf);
+} tailbuf SEC(".maps");
+
+/* Never written: the initial value of a new tail buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_tailbuf);
+} tail_zero SEC(".maps");
+
+/* Verdicts of roots that had a buffer, for spans that finish after their root
+ * (a thread outliving the workflow): 1 kept (stream it), 0 dropped (free it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} tail_done SEC(".maps");
+
+/* Traces some span of which was streamed because no buffer could be had: their
+ * root is streamed too and userspace decides, so the trace stays whole. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} tail_spill SEC(".maps");
+
+/* --target-rate budgets: head-sampling threshold per root probe id, written by
+ * userspace through mmap, and the roots each probe started, read the same way. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TT_GOV_PROBES);
+	__type(key, __u32);
+	__type(value, __u64);
+} root_thr SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, TT_GOV_PROBES);
+	__type(key, __u32);
+	__type(value, __u64);
+} root_cnt SEC(".maps");
+
+struct tt_span_caps_rec {
+	struct tt_span_rec rec;
+	struct tt_caps caps;
+};
+
+/* A record built before it is known whether it goes to a tail buffer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_span_caps_rec);
+} rec_scratch SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, TT_DEFAULT_RINGBUF_BYTES);
@@ -145,6 +222,11 @@ struct {
 #define RET_SP_DELTA 8
 #else
 #define RET_SP_DELTA 0
+#endif
+
+#ifndef barrier_var
+/* libbpf 1.1 lacks it: makes the compiler forget what it knows of var */
+#define barrier_var(var) asm volatile("" : "+r"(var))
 #endif
 
 static __always_inline struct tt_kstats *stats(void)
@@ -280,13 +362,105 @@ bad:
 	return 0;
 }
 
-/* The head-sampling decision of a new trace. */
-static __always_inline __u32 sample_decide(struct tt_kstats *st)
+static __always_inline int hexlc(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* The trace-flags byte of a valid W3C traceparent in string slot `slot` of c,
+ * or -1 when it is not one (the same rules as userspace's w3c parser, which
+ * makes the trace join it). Global: verified once, on its own. */
+__noinline int tt_traceparent_flags(struct tt_caps *c, __u32 slot)
+{
+	const char *s;
+	__u32 nz_trace = 0, nz_parent = 0;
+	int i, ver = 0, flags = 0;
+
+	if (!c)
+		return -1;
+	s = c->strs[slot & (TT_MAX_STR_CAPS - 1)];
+	for (i = 0; i < 55; i++) {
+		char ch = s[i];
+		int h;
+
+		if (i == 2 || i == 35 || i == 52) {
+			if (ch != '-')
+				return -1;
+			continue;
+		}
+		h = hexlc(ch);
+		if (h < 0)
+			return -1;
+		if (i < 2)
+			ver = ver << 4 | h;
+		else if (i < 35)
+			nz_trace |= h;
+		else if (i < 52)
+			nz_parent |= h;
+		else
+			flags = flags << 4 | h;
+	}
+	if (ver == 0xff || !nz_trace || !nz_parent)
+		return -1;
+	/* version 00 is exactly 55 characters; later ones may go on after a dash */
+	if (s[55] != 0 && (ver == 0 || s[55] != '-'))
+		return -1;
+	return flags;
+}
+
+/* The head-sampling decision of a new trace started by probe_id. */
+static __always_inline __u32 sample_decide(struct tt_kstats *st, __u32 probe_id, __u64 cookie,
+					   struct tt_frame *f)
 {
 	__u32 ppm = sample_ppm;
 	__u64 thr = sample_thr;
-	__u32 w = ppm & ~TT_SAMPLE_KEPT;
+	__u32 w;
 
+	if (root_budget) {
+		__u64 *t = bpf_map_lookup_elem(&root_thr, &probe_id);
+		__u64 *n = bpf_map_lookup_elem(&root_cnt, &probe_id);
+
+		if (t) {
+			thr = *t;
+			ppm = thr >= TT_SAMPLE_ALL ? TT_SAMPLE_PPM : (__u32)((thr * TT_SAMPLE_PPM) >> 32);
+		}
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+	w = ppm & ~TT_SAMPLE_KEPT;
+	if ((cookie & TT_COOKIE_TRACEPARENT) && thr < TT_SAMPLE_ALL && f->has_caps) {
+		/* the trace joins a remote one (userspace links it): its caller
+		 * already decided, and a split decision would leave holes */
+		struct tt_probe_cfg *cfg = bpf_map_lookup_elem(&probe_cfg, &probe_id);
+		int fl = -1;
+
+		if (cfg && cfg->tp_cap >= 0) {
+			__u32 k = cfg->tp_cap & (TT_MAX_CAPS - 1);
+
+			if (!(f->caps.err_mask & (1u << k)))
+				fl = tt_traceparent_flags(&f->caps, cfg->caps[k].str_slot);
+		}
+		if (fl >= 0) {
+			/* the probability is the caller's, unknown here: count it as 1 */
+			w = TT_SAMPLE_PPM;
+			if (fl & 1)
+				w |= TT_SAMPLE_KEPT;
+			if (st) {
+				st->sample_roots++;
+				if (fl & 1) {
+					st->sample_kept++;
+					st->tp_sampled++;
+				} else {
+					st->tp_unsampled++;
+				}
+			}
+			return w;
+		}
+	}
 	if (thr >= TT_SAMPLE_ALL || (__u64)bpf_get_prandom_u32() < thr)
 		w |= TT_SAMPLE_KEPT;
 	if (st) {
@@ -406,7 +580,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 				me.trace_key = stk->trace_key;
 				me.depth = stk->base_depth + d;
 				if (undecided) {
-					stk->samp = sample_decide(st);
+					stk->samp = sample_decide(st, f->probe_id, cookie, f);
 					undecided = 0;
 				}
 				me.samp = stk->samp;
@@ -416,7 +590,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		}
 	}
 	if (undecided)
-		stk->samp = sample_decide(st);
+		stk->samp = sample_decide(st, f->probe_id, cookie, f);
 	stk->depth = d + 1;
 	if (governor_on) {
 		__u64 *hc = bpf_map_lookup_elem(&hits, &f->probe_id);
@@ -462,11 +636,6 @@ int BPF_PROG(tt_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
-struct tt_span_caps_rec {
-	struct tt_span_rec rec;
-	struct tt_caps caps;
-};
-
 static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *stk,
 				     struct tt_frame *f, int match, __u32 d, __u32 probe_id,
 				     __u64 now, long ret)
@@ -491,6 +660,234 @@ static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *s
 	rec->sample_ppm = stk->samp & ~TT_SAMPLE_KEPT;
 }
 
+/* Whether an unpicked root is an error for --keep-errors: its catalogue error
+ * rule when it has one (as userspace sets the span's status), else a negative
+ * return value as an int (as the histograms count errors). */
+static __always_inline int root_is_error(__u64 cookie, __u32 probe_id, struct tt_frame *f,
+					 long ret)
+{
+	struct tt_probe_cfg *cfg;
+	__s64 x, v;
+
+	if (!(cookie & TT_COOKIE_ERR_RULE))
+		return (int)ret < 0;
+	cfg = bpf_map_lookup_elem(&probe_cfg, &probe_id);
+	if (!cfg)
+		return (int)ret < 0;
+	if (cfg->err_cap < 0) {
+		/* userspace sign-extends a return value that fits 32 bits */
+		x = ((__u64)ret >> 32) == 0 ? (__s64)(__s32)ret : ret;
+	} else {
+		__u32 k = cfg->err_cap & (TT_MAX_CAPS - 1);
+		__u32 sh = cfg->err_sext & 63;
+
+		if (!f->has_caps || (f->caps.err_mask & (1u << k)))
+			return 0; /* the operand could not be read: no verdict, as in userspace */
+		x = (__s64)f->caps.vals[k];
+		if (sh)
+			x = (__s64)((__u64)x << sh) >> sh;
+	}
+	v = cfg->err_value;
+	switch (cfg->err_op) {
+	case TT_ERR_LT:
+		return x < v;
+	case TT_ERR_LE:
+		return x <= v;
+	case TT_ERR_GT:
+		return x > v;
+	case TT_ERR_GE:
+		return x >= v;
+	case TT_ERR_EQ:
+		return x == v;
+	case TT_ERR_NE:
+		return x != v;
+	default:
+		return 0;
+	}
+}
+
+struct tail_flush_ctx {
+	struct tt_tailbuf *b;
+	__u32 off;
+	__u32 end;
+	__u64 sent;
+	__u64 lost;
+};
+
+/* One record of a tail buffer to the ring (a bpf_loop callback: the walk is
+ * verified once, not once per record). */
+static long tail_flush_one(__u64 i, void *data)
+{
+	struct tail_flush_ctx *c = data;
+	struct tt_tailbuf *b = c->b;
+	__u32 off = c->off, type;
+
+	if (!b || off + sizeof(struct tt_span_rec) > c->end ||
+	    off > TT_TAIL_DATA_BYTES - sizeof(struct tt_span_rec))
+		return 1;
+	type = *(__u32 *)&b->data[off];
+	if (type == TT_REC_SPAN_CAPS) {
+		if (off > TT_TAIL_DATA_BYTES - sizeof(struct tt_span_caps_rec))
+			return 1;
+		/* the compiler must not reuse an offset computed before the check */
+		barrier_var(off);
+		if (bpf_ringbuf_output(&events, &b->data[off], sizeof(struct tt_span_caps_rec),
+				       BPF_RB_NO_WAKEUP))
+			c->lost++;
+		else
+			c->sent++;
+		c->off = off + sizeof(struct tt_span_caps_rec);
+		return 0;
+	}
+	if (type != TT_REC_SPAN)
+		return 1; /* claimed but not yet written (a thread racing its root) */
+	barrier_var(off);
+	if (bpf_ringbuf_output(&events, &b->data[off], sizeof(struct tt_span_rec), BPF_RB_NO_WAKEUP))
+		c->lost++;
+	else
+		c->sent++;
+	c->off = off + sizeof(struct tt_span_rec);
+	return 0;
+}
+
+/* Sends what a tail buffer holds (before its root's record), then frees it. */
+static __always_inline void tail_flush(struct tt_tailbuf *b, __u64 *key, struct tt_kstats *st)
+{
+	struct tail_flush_ctx c = { .b = b };
+
+	c.end = b->used > TT_TAIL_DATA_BYTES ? TT_TAIL_DATA_BYTES : (__u32)b->used;
+
+	bpf_loop(TT_TAIL_DATA_BYTES / sizeof(struct tt_span_rec), tail_flush_one, &c, 0);
+	if (st) {
+		st->tail_flushed += c.sent;
+		st->tail_flush_fail += c.lost + (b->spans > c.sent + c.lost ?
+						 b->spans - c.sent - c.lost : 0);
+	}
+	bpf_map_delete_elem(&tailbuf, key);
+}
+
+/* Holds a finished span of an unpicked trace in its tail buffer. 1: held, 0: it
+ * must be streamed instead. */
+static __always_inline int tail_hold(struct tt_tailbuf *b, struct tt_span_caps_rec *r,
+				     int caps, __u64 now)
+{
+	__u64 off;
+
+	if (caps) {
+		off = __sync_fetch_and_add(&b->used, sizeof(*r));
+		if (off + sizeof(*r) > tail_bytes || off > TT_TAIL_DATA_BYTES - sizeof(*r))
+			return 0;
+		barrier_var(off);
+		__builtin_memcpy(&b->data[off], r, sizeof(*r));
+	} else {
+		off = __sync_fetch_and_add(&b->used, sizeof(r->rec));
+		if (off + sizeof(r->rec) > tail_bytes || off > TT_TAIL_DATA_BYTES - sizeof(r->rec))
+			return 0;
+		barrier_var(off);
+		__builtin_memcpy(&b->data[off], &r->rec, sizeof(r->rec));
+	}
+	__sync_fetch_and_add(&b->spans, 1);
+	b->last_ns = now;
+	return 1;
+}
+
+/* The kernel's tail rules for a finished span of an unpicked trace. Below 0: the
+ * span is dealt with (held, or freed with its trace); 0: stream it (userspace
+ * decides); else the TT_SPAN_KEPT_* flag for a root whose trace was kept, after
+ * its held spans went to the ring. */
+static __always_inline int tail_exit(struct tt_stack *stk, struct tt_frame *f, int match,
+				     __u32 d, __u32 probe_id, __u64 now, long ret, __u64 cookie,
+				     struct tt_kstats *st)
+{
+	__u64 key = stk->trace_key;
+	struct tt_tailbuf *b = bpf_map_lookup_elem(&tailbuf, &key);
+	__u32 zero = 0, one = 1;
+	int kept = 0;
+
+	if (f->span_id != key) {
+		struct tt_span_caps_rec *r;
+
+		if (!b) {
+			__u32 *v = bpf_map_lookup_elem(&tail_done, &key);
+			struct tt_tailbuf *z;
+
+			if (v) {
+				if (*v)
+					return 0;
+				if (st)
+					st->tail_late++;
+				return -1;
+			}
+			z = bpf_map_lookup_elem(&tail_zero, &zero);
+			if (z)
+				bpf_map_update_elem(&tailbuf, &key, z, BPF_NOEXIST);
+			b = bpf_map_lookup_elem(&tailbuf, &key);
+			if (!b)
+				goto nobuf;
+		}
+		if (b->overflow)
+			return 0;
+		r = bpf_map_lookup_elem(&rec_scratch, &zero);
+		if (!r)
+			goto nobuf;
+		fill_rec(&r->rec, stk, f, match, d, probe_id, now, ret);
+		if (f->has_caps) {
+			r->rec.type = TT_REC_SPAN_CAPS;
+			__builtin_memcpy(&r->caps, &f->caps, sizeof(r->caps));
+		}
+		if (tail_hold(b, r, f->has_caps, now)) {
+			if (st)
+				st->tail_held++;
+			return -1;
+		}
+		/* the trace outgrew its buffer: what it holds goes out at the root's
+		 * exit, the rest now, and userspace decides */
+		if (!__sync_fetch_and_or(&b->overflow, 1) && st)
+			st->tail_overflow++;
+		return 0;
+nobuf:
+		tail_spill_any = 1;
+		bpf_map_update_elem(&tail_spill, &key, &one, BPF_ANY);
+		if (st)
+			st->tail_nobuf++;
+		return 0;
+	}
+
+	/* the root */
+	if ((b && b->overflow) ||
+	    (tail_spill_any && bpf_map_lookup_elem(&tail_spill, &key) &&
+	     !bpf_map_delete_elem(&tail_spill, &key))) {
+		if (b)
+			tail_flush(b, &key, st);
+		return 0;
+	}
+	if (tail_errors && root_is_error(cookie, probe_id, f, ret)) {
+		kept = TT_SPAN_KEPT_ERROR;
+		if (st)
+			st->tail_kept_error++;
+	} else if (tail_slow_ns && now - f->start_ns >= tail_slow_ns) {
+		kept = TT_SPAN_KEPT_SLOW;
+		if (st)
+			st->tail_kept_slow++;
+	}
+	if (kept) {
+		if (b) {
+			bpf_map_update_elem(&tail_done, &key, &one, BPF_ANY);
+			tail_flush(b, &key, st);
+		}
+		return kept;
+	}
+	if (st)
+		st->tail_dropped++;
+	if (b) {
+		if (st)
+			st->tail_freed += b->spans;
+		bpf_map_update_elem(&tail_done, &key, &zero, BPF_ANY);
+		bpf_map_delete_elem(&tailbuf, &key);
+	}
+	return -1;
+}
+
 static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -503,7 +900,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	struct tt_stack *stk;
 	struct tt_frame *f;
 	__u64 flags;
-	int i, match = -1;
+	int i, match = -1, kept = 0;
 	__u32 d;
 
 	if (st)
@@ -571,18 +968,15 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		}
 	}
 
-	if (!(stk->samp & TT_SAMPLE_KEPT)) {
-		/* histograms counted it above; the ring only carries it for tail rules */
-		if (!sample_tail) {
-			if (st)
-				st->spans_unsampled++;
-			return 0;
-		}
+	/* histograms counted it above; the ring only carries unpicked spans for the
+	 * tail rules */
+	if (!(stk->samp & TT_SAMPLE_KEPT) && sample_tail == TT_TAIL_OFF) {
 		if (st)
-			st->spans_tail++;
+			st->spans_unsampled++;
+		return 0;
 	}
 
-	/* return-value reads only for spans that will be sent */
+	/* return-value reads only for spans that may be sent */
 	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
 		struct tt_caps *sc = scratch_caps();
 
@@ -593,6 +987,16 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		}
 	}
 
+	if (!(stk->samp & TT_SAMPLE_KEPT)) {
+		if (sample_tail == TT_TAIL_KERNEL) {
+			kept = tail_exit(stk, f, match, d, probe_id, now, ret, cookie, st);
+			if (kept < 0)
+				return 0;
+		}
+		if (!kept && st)
+			st->spans_tail++;
+	}
+
 	/* two constant sizes, two paths: the verifier must see each bound */
 	if (f->has_caps) {
 		struct tt_span_caps_rec *cr = bpf_ringbuf_reserve(&events, sizeof(*cr), 0);
@@ -601,6 +1005,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			goto full;
 		fill_rec(&cr->rec, stk, f, match, d, probe_id, now, ret);
 		cr->rec.type = TT_REC_SPAN_CAPS;
+		cr->rec.flags |= kept;
 		__builtin_memcpy(&cr->caps, &f->caps, sizeof(cr->caps));
 		rec = &cr->rec;
 	} else {
@@ -608,6 +1013,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		if (!rec)
 			goto full;
 		fill_rec(rec, stk, f, match, d, probe_id, now, ret);
+		rec->flags |= kept;
 	}
 
 	flags = BPF_RB_NO_WAKEUP;
@@ -617,6 +1023,8 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			st->wakeups++;
 	}
 	bpf_ringbuf_submit(rec, flags);
+	if (kept && st)
+		st->tail_flushed++;
 	return 0;
 full:
 	if (st)

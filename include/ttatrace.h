@@ -31,6 +31,10 @@ enum tt_rec_type {
 #define TT_COOKIE_CAPS (1ULL << 32) /* captures at entry (arguments) */
 #define TT_COOKIE_RET_CAPS (1ULL << 33) /* captures at exit (return value) */
 #define TT_COOKIE_CTX_KEY (1ULL << 34) /* a context key links work across threads */
+/* the catalogue gives an error rule: the kernel's tail decision applies it */
+#define TT_COOKIE_ERR_RULE (1ULL << 35)
+/* a capture named traceparent: a root honours the remote sampled flag */
+#define TT_COOKIE_TRACEPARENT (1ULL << 36)
 
 /* Captures: at most TT_MAX_CAPS values per span, TT_MAX_STR_CAPS of them strings
  * of up to TT_STR_CAP_BYTES bytes (NUL included), read in the kernel. */
@@ -59,11 +63,22 @@ struct tt_cap_spec {
 	__s64 final_off;
 };
 
+/* Error rule operators, in the order of the catalogue's enum err_op. */
+enum tt_err_op { TT_ERR_NONE = 0, TT_ERR_LT, TT_ERR_LE, TT_ERR_GT, TT_ERR_GE, TT_ERR_EQ, TT_ERR_NE };
+
 /* Per-probe capture configuration (map probe_cfg, keyed by probe id). */
 struct tt_probe_cfg {
 	__u8 n_caps;
 	__s8 ctx_key; /* index of the capture that is the context key, -1: none */
-	__u8 _pad[6];
+	/* error rule "<operand> <op> <value>", evaluated by the kernel at the exit of
+	 * an unpicked root for --keep-errors (userspace evaluates the same rule for
+	 * the span's status) */
+	__u8 err_op; /* enum tt_err_op */
+	__s8 err_cap; /* operand: -1 the return value, else a capture index */
+	__u8 err_sext; /* sign-extend the operand capture from 64 - err_sext bits */
+	__s8 tp_cap; /* index of a string capture named traceparent, -1: none */
+	__u8 _pad[2];
+	__s64 err_value;
 	struct tt_cap_spec caps[TT_MAX_CAPS];
 };
 
@@ -89,7 +104,37 @@ enum tt_span_flags {
 	/* head sampling did not pick the span's trace: streamed only because a tail
 	 * rule (--keep-errors, --keep-slow) may still keep the whole trace */
 	TT_SPAN_UNSAMPLED = 1 << 4,
+	/* on the root of an unpicked trace the kernel held and then flushed: the
+	 * kernel's tail rule kept it (the root was an error / was slow) */
+	TT_SPAN_KEPT_ERROR = 1 << 5,
+	TT_SPAN_KEPT_SLOW = 1 << 6,
 };
+
+/* Where the spans of unpicked traces go while the tail rules cannot yet decide
+ * (the .bss variable sample_tail). */
+enum tt_tail_mode {
+	TT_TAIL_OFF = 0, /* no tail rules: unpicked spans never leave the kernel */
+	TT_TAIL_STREAM = 1, /* sent to userspace, which decides at the root */
+	TT_TAIL_KERNEL = 2, /* held in a per-trace kernel buffer, decided at the root's exit */
+};
+
+/* A per-trace kernel buffer (map tailbuf, keyed by trace_key) holding the finished
+ * spans of an unpicked trace until its root exits: flushed to the ring buffer when
+ * a tail rule keeps the trace, freed otherwise. Records are packed as in the ring
+ * (struct tt_span_rec, or struct tt_span_rec + struct tt_caps). A trace that does
+ * not fit is streamed instead (overflow set), so kept traces are never partial. */
+#define TT_TAIL_BUF_BYTES 16384
+#define TT_TAIL_HDR_BYTES 32
+#define TT_TAIL_DATA_BYTES (TT_TAIL_BUF_BYTES - TT_TAIL_HDR_BYTES)
+struct tt_tailbuf {
+	__u64 last_ns; /* CLOCK_MONOTONIC of the newest span held (the sweeper's clock) */
+	/* 64-bit: the kernel updates them with atomics, which need it here */
+	__u64 used; /* bytes claimed in data (may pass the end: then overflow is set) */
+	__u64 spans; /* spans held */
+	__u64 overflow; /* a span did not fit: the trace's later spans were streamed */
+	__u8 data[TT_TAIL_DATA_BYTES];
+};
+#define TT_TAIL_MAX_TRACES 4096
 
 /* Head sampling: a root keeps its trace when bpf_get_prandom_u32() < threshold,
  * threshold = probability * 2^32 (TT_SAMPLE_ALL keeps everything). Threads and
@@ -117,7 +162,9 @@ struct tt_span_rec {
 	__u32 sample_ppm; /* head-sampling probability of the trace, parts per million */
 };
 
-/* Probe governor: probes with ids below this have a hit counter and a mute bit. */
+/* Probe governor: probes with ids below this have a hit counter and a mute bit.
+ * The same ids have a per-root head-sampling threshold and a root counter
+ * (--target-rate budgets per root primitive). */
 #define TT_GOV_PROBES 65536
 
 /* Counters the kernel keeps; nothing is dropped without one of them moving. */
@@ -138,6 +185,18 @@ struct tt_kstats {
 	__u64 sample_kept; /* of which picked */
 	__u64 spans_unsampled; /* spans of unpicked traces, not sent (still in histograms) */
 	__u64 spans_tail; /* spans of unpicked traces sent for the tail rules */
+	__u64 tail_held; /* spans of unpicked traces held in a kernel tail buffer */
+	__u64 tail_flushed; /* held spans sent because the trace was kept */
+	__u64 tail_freed; /* held spans freed with their dropped trace */
+	__u64 tail_kept_error; /* unpicked traces the kernel kept: the root was an error */
+	__u64 tail_kept_slow; /* ... the root lasted at least --keep-slow */
+	__u64 tail_dropped; /* unpicked traces the kernel dropped at the root's exit */
+	__u64 tail_overflow; /* traces that outgrew their buffer: streamed, decided in userspace */
+	__u64 tail_nobuf; /* spans streamed because no buffer could be allocated */
+	__u64 tail_late; /* spans of a dropped trace that finished after its root (freed) */
+	__u64 tail_flush_fail; /* held spans lost at flush: the ring buffer was full */
+	__u64 tp_sampled; /* roots that joined a remote trace whose sampled flag was set */
+	__u64 tp_unsampled; /* ... was not set */
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do

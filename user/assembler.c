@@ -220,6 +220,7 @@ static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct 
 
 	if (r->op == ERR_NONE || !r->operand)
 		return 0;
+	s->error_ruled = true;
 	if (!strcmp(r->operand, "ret")) {
 		x = s->ret;
 	} else {
@@ -362,6 +363,16 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 		primitives__annotate(&t);
 	t.complete = complete;
 	t.proc = a->o.process && n ? a->o.process(a->o.ctx, p->recs[0].pid) : NULL;
+	if (a->o.filter) {
+		int keep = a->o.filter(a->o.filter_ctx, &t);
+
+		if (keep == 0) {
+			a->st.traces_filtered++;
+			goto cleanup;
+		}
+		if (keep < 0)
+			a->st.sink_errors++;
+	}
 	for (i = 0; i < a->o.n_sinks; i++) {
 		struct tt_sink *sk = a->o.sinks[i];
 

@@ -27,16 +27,24 @@ struct assembler_opts {
 	size_t max_pending_spans;
 	/* derive the primitives' attributes (tta.*) from each trace's shape */
 	bool annotate;
+	/* Decides whether a finished trace goes to the sinks, and may add attributes to
+	 * it first; returns 1 to emit, 0 to drop (not counted as an error), or a negative
+	 * errno. NULL: emit all. Called after the annotate pass, on the assembler's own
+	 * trace. A negative errno counts as a sink error and the trace is still
+	 * emitted: a filter that failed to annotate must not lose it. */
+	int (*filter)(void *filter_ctx, struct tt_trace *t);
+	void *filter_ctx;
 };
 
 struct assembler_stats {
 	uint64_t records; /* records received */
 	uint64_t bad_records; /* wrong size or type */
 	uint64_t spans; /* spans handed to outputs */
-	uint64_t traces; /* traces handed to outputs */
+	uint64_t traces; /* traces handed to outputs (the filter let through) */
 	uint64_t traces_incomplete; /* of which without their root */
 	uint64_t evicted_traces; /* emitted early because of max_pending_spans */
-	uint64_t sink_errors;
+	uint64_t traces_filtered; /* dropped by the filter (not in traces, spans) */
+	uint64_t sink_errors; /* failed sink calls, and filter errors */
 	uint64_t invalid_traceparents; /* captured, malformed, ignored as W3C says */
 	uint64_t newest_end_ns; /* CLOCK_MONOTONIC end of the newest record seen */
 	uint64_t ring_bytes; /* bytes read from the ring buffer, 8-byte headers included */

@@ -130,6 +130,19 @@ void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cf
 	a->cfg_map_fd = cfg_map_fd;
 }
 
+/* The kernel's view of a probe's captures and error rule (map probe_cfg). */
+static int write_probe_cfg(struct attacher *a, struct tt_probe *p, const struct tt_probe_cfg *cfg)
+{
+	if (!p->cookie_flags)
+		return 0;
+	if (a->cfg_map_fd >= 0 && bpf_map_update_elem(a->cfg_map_fd, &p->id, cfg, BPF_ANY)) {
+		fprintf(stderr, "ttatrace: warning: no room for the captures of %s (more than %d "
+				"probes with captures or error rules)\n", p->label, TT_MAX_CAP_PROBES);
+		p->cookie_flags = 0;
+	}
+	return 0;
+}
+
 /* Catalogue entry, resolved captures and the kernel's capture config for a new
  * probe. A capture that cannot be resolved is reported and left out: the span
  * is still traced. */
@@ -149,14 +162,25 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 	p->cat = e;
 	p->name = e->name ? e->name : p->symbol;
 	p->kind = prim_kind__name(e->kind);
+	cfg.ctx_key = -1;
+	cfg.err_cap = -1;
+	cfg.tp_cap = -1;
+	if (e->error.op != ERR_NONE && e->error.operand) {
+		/* the kernel's tail rule judges a root as userspace will */
+		cfg.err_op = (__u8)e->error.op;
+		cfg.err_value = e->error.value;
+		p->cookie_flags |= TT_COOKIE_ERR_RULE;
+	}
 	if (!e->n_caps)
-		return 0;
+		return write_probe_cfg(a, p, &cfg);
 	memset(caps, 0, sizeof(caps));
 	r = catalog__resolve(e, open_path, p->symbol, caps, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "ttatrace: warning: %s: captures of %s left out: %s\n",
 			a->cat->path, p->label, err);
-		return 0;
+		if (cfg.err_op && strcmp(e->error.operand, "ret"))
+			cfg.err_op = TT_ERR_NONE; /* its operand is not read: never an error */
+		return write_probe_cfg(a, p, &cfg);
 	}
 	p->caps = calloc(e->n_caps, sizeof(*p->caps));
 	if (!p->caps) {
@@ -183,21 +207,27 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 			   c->final == CAP_FINAL_STR_PTR ? TT_CAP_STR_PTR : TT_CAP_VALUE;
 		k->final_off = c->final_off;
 		k->size = c->size;
-		if (k->final == TT_CAP_STR || k->final == TT_CAP_STR_PTR)
+		if (k->final == TT_CAP_STR || k->final == TT_CAP_STR_PTR) {
 			k->str_slot = strs++ & (TT_MAX_STR_CAPS - 1);
+			if (!k->src && !strcmp(c->name, "traceparent")) {
+				cfg.tp_cap = (__s8)i;
+				p->cookie_flags |= TT_COOKIE_TRACEPARENT;
+			}
+		} else if (cfg.err_op && !strcmp(c->name, e->error.operand)) {
+			cfg.err_cap = (__s8)i;
+			if (c->final == CAP_FINAL_READ && c->size < 8 && c->type == CAP_T_S64)
+				cfg.err_sext = (__u8)(64 - 8 * c->size);
+		}
 		p->cookie_flags |= k->src ? TT_COOKIE_RET_CAPS : TT_COOKIE_CAPS;
 	}
+	if (cfg.err_op && cfg.err_cap < 0 && strcmp(e->error.operand, "ret"))
+		cfg.err_op = TT_ERR_NONE; /* a string or unknown operand: never an error */
 	if (e->ctx_key >= 0)
 		p->cookie_flags |= TT_COOKIE_CTX_KEY | TT_COOKIE_CAPS;
 	/* ret captures still need the frame's capture area from the entry */
 	if (p->cookie_flags & TT_COOKIE_RET_CAPS)
 		p->cookie_flags |= TT_COOKIE_CAPS;
-	if (a->cfg_map_fd >= 0 && bpf_map_update_elem(a->cfg_map_fd, &p->id, &cfg, BPF_ANY)) {
-		fprintf(stderr, "ttatrace: warning: no room for the captures of %s (more than %d "
-				"probes with captures)\n", p->label, TT_MAX_CAP_PROBES);
-		p->cookie_flags = 0;
-	}
-	return 0;
+	return write_probe_cfg(a, p, &cfg);
 }
 
 void attacher__free(struct attacher *a)

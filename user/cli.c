@@ -62,6 +62,8 @@ enum {
 	OPT_KEEP_ERRORS,
 	OPT_NO_KEEP_ERRORS,
 	OPT_KEEP_SLOW,
+	OPT_TAIL_STREAM,
+	OPT_TAIL_BUFFER,
 	OPT_TARGET_RATE,
 	OPT_LIST_PROBES,
 	OPT_MAX_RATE,
@@ -113,14 +115,24 @@ static const struct argp_option options[] = {
 	  4 },
 	{ "keep-errors", OPT_KEEP_ERRORS, NULL, 0,
 	  "Also keep every trace whose root (the workflow) failed (default when --sample < 1 "
-	  "or --target-rate); streams unpicked spans to userspace to decide",
+	  "or --target-rate); the kernel holds an unpicked trace's spans until its root exits",
 	  4 },
 	{ "no-keep-errors", OPT_NO_KEEP_ERRORS, NULL, 0, "Do not keep error traces head sampling dropped",
 	  4 },
 	{ "keep-slow", OPT_KEEP_SLOW, "DURATION", 0,
 	  "Also keep every trace whose root lasted at least DURATION (e.g. 30ms)", 4 },
 	{ "target-rate", OPT_TARGET_RATE, "N[/s]", 0,
-	  "Adapt the sampling probability every second to export about N traces/s", 4 },
+	  "Adapt the sampling probability every second to export about N traces/s, shared "
+	  "fairly between root primitives (rare ones keep every trace)",
+	  4 },
+	{ "tail-stream", OPT_TAIL_STREAM, NULL, 0,
+	  "Tail rules decide in userspace: stream every span of unpicked traces instead of "
+	  "holding them in the kernel (for comparison)",
+	  4 },
+	{ "tail-buffer", OPT_TAIL_BUFFER, "BYTES", 0,
+	  "Span records one unpicked trace may hold in the kernel (72 bytes a span, 240 with "
+	  "captures; default and most 16352); a trace that outgrows it is streamed instead",
+	  4 },
 	{ "max-rate-per-probe", OPT_MAX_RATE, "N", 0,
 	  "Governor: a probe called more than N times/s stops emitting spans (its histograms "
 	  "go on); off by default",
@@ -323,6 +335,21 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_NO_KEEP_ERRORS:
 		o->keep_errors = 0;
+		break;
+	case OPT_TAIL_BUFFER: {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(arg, &end, 10);
+		if (errno || end == arg || *end || v < 72 || v > TT_TAIL_DATA_BYTES)
+			usage_error("invalid --tail-buffer '%s' (expected bytes, 72 to %u)", arg,
+				    (unsigned)TT_TAIL_DATA_BYTES);
+		o->tail_bytes = (uint32_t)v;
+		break;
+	}
+	case OPT_TAIL_STREAM:
+		o->tail_stream = true;
 		break;
 	case OPT_KEEP_SLOW:
 		if (parse_duration_s(arg, &o->keep_slow_s) || o->keep_slow_s <= 0)

@@ -41,6 +41,8 @@ struct tt_opts {
 	double sample_p; /* --sample: head-sampling probability, 1 = every trace */
 	int keep_errors; /* --keep-errors / --no-keep-errors; -1: on when sampling */
 	double keep_slow_s; /* --keep-slow: keep traces whose root lasted this; 0: off */
+	bool tail_stream; /* --tail-stream: unpicked spans go to userspace, not a kernel buffer */
+	uint32_t tail_bytes; /* --tail-buffer: bytes of spans one trace may hold in the kernel */
 	double target_rate; /* --target-rate: traces/s the controller aims at; 0: off */
 	double max_rate; /* --max-rate-per-probe: calls/s before a probe's spans stop; 0: off */
 	double max_rate_hard; /* --max-rate-hard: calls/s before a probe is detached */

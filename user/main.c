@@ -42,6 +42,7 @@
 #include "procmaps.h"
 #include "prom_http.h"
 #include "sample.h"
+#include "sample_kernel.h"
 #include "summary.h"
 #include "uprobe_multi.h"
 #include "ttatrace.skel.h"
@@ -226,11 +227,23 @@ static int read_self(void *ctx, struct self_stats *out)
 	return 0;
 }
 
-static void update_self(struct assembler *a, struct tt_sink *otlp, uint64_t now_mono,
-			uint64_t *last_records)
+static void update_self(struct assembler *a, struct tt_sink *otlp, const struct sampling_totals *st,
+			uint64_t now_mono, uint64_t *last_records)
 {
 	struct assembler_stats as;
 	struct self_stats s = {};
+
+	if (st) {
+		s.have_sampling = true;
+		s.sampling_probability = st->p;
+		s.sampling_roots = st->roots;
+		s.sampled_head = st->picked;
+		s.kept_error = st->kept_error;
+		s.kept_slow = st->kept_slow;
+		s.dropped = st->dropped;
+		s.tail_held_spans = st->tail_held;
+		s.tail_overflow_traces = st->tail_overflow;
+	}
 
 	assembler__stats(a, &as);
 	s.records = as.records;
@@ -465,6 +478,17 @@ static FILE *open_output(const char *path)
 	return fopen(path, "we");
 }
 
+/* Read-only settings, before load (and again if the first load fails). */
+static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
+			   const struct sample_kernel_opts *sko)
+{
+	skel->rodata->max_depth = o->max_depth;
+	skel->rodata->governor_on = o->max_rate > 0;
+	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
+	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	sample_kernel__configure(skel, sko);
+}
+
 static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
 {
 	if (kstats__read(bpf_map__fd(skel->maps.kstats), out))
@@ -574,16 +598,16 @@ int main(int argc, char **argv)
 	struct run_totals rt = {};
 	struct app app = {};
 	struct sampler *sampler = NULL;
-	struct tt_sink *gate = NULL;
-	struct rate_ctl rctl = {};
-	uint64_t t_last_ctl = 0, ctl_roots = 0;
+	struct sample_kernel *sk = NULL;
+	struct sample_kernel_opts sko = {};
+	uint64_t t_last_ctl = 0;
 	struct tt_opts o;
 	FILE *out = NULL;
 	uint64_t t_start, t_last_scan, t_last_clock, self_records = 0;
 	size_t i, n_sinks = 0;
 	char err[512] = "";
 	int rc = EXIT_RUNTIME, r, total = 0;
-	bool multi = true;
+	bool multi = true, sampling;
 
 	if (argc > 1 && !strcmp(argv[1], "flamegraph"))
 		return flamegraph_cmd_main(argc - 1, argv + 1);
@@ -693,10 +717,16 @@ int main(int argc, char **argv)
 		die_msg("opening the BPF object: %s", strerror(errno));
 		goto cleanup;
 	}
-	skel->rodata->max_depth = o.max_depth;
-	skel->rodata->governor_on = o.max_rate > 0;
-	skel->rodata->wake_bytes = o.ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
-	bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes);
+	sampling = o.sample_p < 1 || o.target_rate > 0 || o.keep_errors > 0 || o.keep_slow_s > 0;
+	sko.p = o.sample_p;
+	sko.target_rate = o.target_rate;
+	sko.rules.keep_errors = o.keep_errors != 0 && (o.keep_errors > 0 || o.sample_p < 1 ||
+						       o.target_rate > 0);
+	sko.rules.keep_slow_ns = (uint64_t)(o.keep_slow_s * 1e9);
+	sko.tail_stream = o.tail_stream;
+	sko.tail_bytes = o.tail_bytes;
+	sko.idle_ns = (uint64_t)(o.trace_timeout_s * 1e9);
+	configure_skel(skel, &o, &sko);
 	/* uprobe_multi (Linux 6.6+): try it, and load without it if the kernel refuses */
 	bpf_program__set_expected_attach_type(skel->progs.tt_entry_multi,
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
@@ -710,10 +740,7 @@ int main(int argc, char **argv)
 			die_msg("opening the BPF object: %s", strerror(errno));
 			goto cleanup;
 		}
-		skel->rodata->max_depth = o.max_depth;
-		skel->rodata->governor_on = o.max_rate > 0;
-		skel->rodata->wake_bytes = o.ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
-		bpf_map__set_max_entries(skel->maps.events, o.ringbuf_bytes);
+		configure_skel(skel, &o, &sko);
 		bpf_program__set_autoload(skel->progs.tt_entry_multi, false);
 		bpf_program__set_autoload(skel->progs.tt_exit_multi, false);
 		multi = false;
@@ -726,25 +753,15 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 
-	if (o.sample_p < 1 || o.target_rate > 0 || o.keep_errors > 0 || o.keep_slow_s > 0) {
-		struct sample_rules sr = {
-			.keep_errors = o.keep_errors != 0 && (o.keep_errors > 0 || o.sample_p < 1 ||
-							       o.target_rate > 0),
-			.keep_slow_ns = (uint64_t)(o.keep_slow_s * 1e9),
-		};
-		double p0 = o.sample_p;
-
-		if (o.target_rate > 0) {
-			rate_ctl__init(&rctl, o.target_rate, p0);
-			p0 = rctl.p;
+	if (sampling) {
+		sk = sample_kernel__new(skel, &sko);
+		if (!sk) {
+			die_msg("setting up sampling: %s", strerror(errno));
+			goto cleanup;
 		}
-		sampler = sampler__new(p0, &sr);
+		sampler = sampler__new(sample_kernel__probability(sk), &sko.rules);
 		if (!sampler)
 			goto cleanup;
-		/* .data is mapped: the kernel sees these from the next root on */
-		skel->data->sample_thr = sample__threshold(p0);
-		skel->data->sample_ppm = sample__ppm(p0);
-		skel->bss->sample_tail = sr.keep_errors || sr.keep_slow_ns;
 	}
 
 	pt = probe_table__new();
@@ -943,11 +960,8 @@ int main(int argc, char **argv)
 	ao.n_sinks = n_sinks;
 	if (sampler) {
 		/* the tail rules decide before any output sees a trace */
-		gate = sample_gate__new(sampler, sinks, n_sinks);
-		if (!gate)
-			goto cleanup;
-		ao.sinks = &gate;
-		ao.n_sinks = 1;
+		ao.filter = sampler__filter;
+		ao.filter_ctx = sampler;
 	}
 	ao.idle_timeout_ns = (uint64_t)(o.trace_timeout_s * 1e9);
 	ao.max_pending_spans = 4u << 20;
@@ -976,7 +990,15 @@ int main(int argc, char **argv)
 		/* the kernel wakes us only past a fill level: drain what is there */
 		ring_buffer__consume(rb);
 		now = now_mono_ns();
-		update_self(asmb, otlp_sink, now, &self_records);
+		if (sk) {
+			struct sampling_totals stt;
+
+			read_kstats(skel, &ks);
+			sample_kernel__totals(sk, sampler, &ks, &stt);
+			update_self(asmb, otlp_sink, &stt, now, &self_records);
+		} else {
+			update_self(asmb, otlp_sink, NULL, now, &self_records);
+		}
 		if (gov)
 			governor__tick(gov, pt, now, stderr); /* acts every 0.5 s at most */
 		assembler__expire(asmb, now);
@@ -1002,18 +1024,10 @@ int main(int argc, char **argv)
 			}
 			t_last_scan = now;
 		}
-		if (sampler && o.target_rate > 0 && now - t_last_ctl >= 1000000000ULL) {
-			double p;
-
-			/* roots started since the last step, picked or not */
-			read_kstats(skel, &ks);
-			p = rate_ctl__step(&rctl, ks.sample_roots - ctl_roots,
-					   t_last_ctl ? (now - t_last_ctl) / 1e9 : 0);
-			ctl_roots = ks.sample_roots;
+		if (sk && now - t_last_ctl >= 1000000000ULL) {
+			sample_kernel__tick(sk, now, probe_table__count(pt));
+			sampler__set_probability(sampler, sample_kernel__probability(sk));
 			t_last_ctl = now;
-			sampler__set_probability(sampler, p);
-			skel->data->sample_ppm = sample__ppm(p);
-			skel->data->sample_thr = sample__threshold(p);
 		}
 		if (now - t_last_clock > 10000000000ULL) {
 			assembler__set_clock(asmb, tt_mono_to_wall_offset());
@@ -1024,6 +1038,8 @@ int main(int argc, char **argv)
 	/* detach first (entries, then exits), then take what is left in the ring */
 	probe_table__detach_all(pt);
 	ring_buffer__consume(rb);
+	/* traces whose root is still open keep their held spans: count them */
+	sample_kernel__drain(sk);
 	assembler__flush(asmb);
 	rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
 	rc = 0;
@@ -1070,12 +1086,6 @@ cleanup:
 		rt.probes_attached = probe_table__count(pt) - attacher__failed(att);
 		rt.probes_failed = attacher__failed(att);
 		rt.sink_spans_printed = o.format == FORMAT_NONE ? 0 : as.spans;
-		if (sampler) {
-			struct sample_stats ss;
-
-			sampler__stats(sampler, &ss);
-			rt.sink_spans_printed -= o.format == FORMAT_NONE ? 0 : ss.spans_discarded;
-		}
 		rt.hist = hreader ? &msrc : NULL;
 		summary__print(stderr, pt, &ks, &as, &rt);
 		if (gov) {
@@ -1087,9 +1097,7 @@ cleanup:
 				(unsigned long long)gs.muted, (unsigned long long)ks.spans_muted,
 				(unsigned long long)gs.detached);
 		}
-		if (sampler)
-			sample__print_summary(stderr, sampler, ks.sample_roots, ks.sample_kept,
-					      ks.spans_unsampled, ks.spans_tail);
+		sample_kernel__print_summary(stderr, sk, sampler, &ks);
 	}
 	if (launch.gate_w >= 0) {
 		/* never released: the child must not run untraced */
@@ -1104,8 +1112,8 @@ cleanup:
 	bpf_link__destroy(fork_link);
 	ring_buffer__free(rb);
 	assembler__free(asmb);
-	tt_sink__close(gate);
 	sampler__free(sampler);
+	sample_kernel__free(sk);
 	attacher__free(att);
 	probe_table__free(pt);
 	hist_reader__free(hreader);

@@ -288,7 +288,42 @@ static void self_line(FILE *out, const char *name, const char *service, const ch
 	fprintf(out, " %s\n", fmt_val);
 }
 
-/* Self-metrics of the collector: what it read, how late, what the exporter lost. */
+/* What sampling decided: with the probability, the counts let a dashboard scale
+ * sampled trace counts back and see what the tail rules rescued. */
+static void render_sampling(FILE *out, const struct self_stats *ss, const char *service)
+{
+	static const char *const decisions[] = { "head", "error", "slow", "dropped" };
+	const uint64_t counts[] = { ss->sampled_head, ss->kept_error, ss->kept_slow, ss->dropped };
+	char v[64];
+	size_t i;
+
+	family(out, "ttatrace_sampling_probability", "gauge",
+	       "Overall effective head-sampling probability (expected picked / started traces).");
+	snprintf(v, sizeof(v), "%.9g", ss->sampling_probability);
+	self_line(out, "ttatrace_sampling_probability", service, NULL, NULL, v);
+	family(out, "ttatrace_sampling_roots_total", "counter",
+	       "Traces started: head-sampling decisions taken in the kernel.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss->sampling_roots);
+	self_line(out, "ttatrace_sampling_roots_total", service, NULL, NULL, v);
+	family(out, "ttatrace_sampling_traces_total", "counter",
+	       "Sampling decisions by outcome: picked by head sampling, or unpicked and kept "
+	       "by a tail rule (error, slow), or dropped.");
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		snprintf(v, sizeof(v), "%" PRIu64, counts[i]);
+		self_line(out, "ttatrace_sampling_traces_total", service, "decision", decisions[i], v);
+	}
+	family(out, "ttatrace_tail_held_spans_total", "counter",
+	       "Spans of unpicked traces held in a kernel buffer until the tail rules decided.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss->tail_held_spans);
+	self_line(out, "ttatrace_tail_held_spans_total", service, NULL, NULL, v);
+	family(out, "ttatrace_tail_overflow_traces_total", "counter",
+	       "Unpicked traces that outgrew their kernel buffer and were streamed to userspace.");
+	snprintf(v, sizeof(v), "%" PRIu64, ss->tail_overflow_traces);
+	self_line(out, "ttatrace_tail_overflow_traces_total", service, NULL, NULL, v);
+}
+
+/* Self-metrics of the collector: what it read, how late, what sampling decided,
+ * what the exporter lost. */
 static void render_self(FILE *out, const struct metrics_source *src, const char *service)
 {
 	struct self_stats ss = {};
@@ -316,6 +351,8 @@ static void render_self(FILE *out, const struct metrics_source *src, const char 
 	       "Age of the newest span record when the collector read it.");
 	snprintf(v, sizeof(v), "%.6f", ss.ringbuf_lag_s);
 	self_line(out, "ttatrace_ringbuf_lag_seconds", service, NULL, NULL, v);
+	if (ss.have_sampling)
+		render_sampling(out, &ss, service);
 	if (!ss.have_export)
 		return;
 	family(out, "ttatrace_export_spans_total", "counter", "Spans the OTLP collector accepted.");

@@ -25,6 +25,16 @@ struct self_stats {
 	uint64_t export_spans; /* accepted by the collector */
 	uint64_t export_failures; /* failed requests */
 	uint64_t export_dropped_queue, export_dropped_retries, export_dropped_rejected;
+	/* head sampling or tail rules are on: the fields below mean something */
+	bool have_sampling;
+	double sampling_probability; /* overall effective head probability now */
+	uint64_t sampling_roots; /* traces started (head decisions) */
+	uint64_t sampled_head; /* picked by head sampling */
+	uint64_t kept_error, kept_slow; /* unpicked, kept by a tail rule */
+	uint64_t dropped; /* unpicked and not kept */
+	uint64_t tail_held_spans; /* spans the kernel held for the tail rules */
+	/* traces whose kernel buffer overflowed (streamed instead) */
+	uint64_t tail_overflow_traces;
 };
 
 struct metrics_source {

@@ -1,5 +1,6 @@
 /* Sampling and overhead control: threshold math shared with the kernel, tail
- * rules, the --target-rate controller, and the gate sink in front of the outputs. */
+ * rules, the per-primitive --target-rate controller, and the assembler filter
+ * that applies the tail rules in front of the outputs. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -33,7 +34,7 @@ bool sample__decide(uint32_t rnd, uint64_t threshold)
 
 bool sample__span_is_error(const struct tt_span *s)
 {
-	if (s->status != TT_STATUS_UNSET)
+	if (s->status != TT_STATUS_UNSET || s->error_ruled)
 		return s->status == TT_STATUS_ERROR;
 	return (int32_t)(uint32_t)(uint64_t)s->ret < 0;
 }
@@ -44,6 +45,13 @@ enum sample_verdict sample__verdict(const struct tt_trace *t, const struct sampl
 
 	if (!root || !(root->flags & TT_SPAN_UNSAMPLED))
 		return SAMPLE_KEEP_HEAD;
+	/* the kernel held the trace and judged it at the root's exit, with the same
+	 * rules: its flush is the verdict (the rules here may differ, or the spans
+	 * that would show the error may not have been held) */
+	if (root->flags & TT_SPAN_KEPT_ERROR)
+		return SAMPLE_KEEP_ERROR;
+	if (root->flags & TT_SPAN_KEPT_SLOW)
+		return SAMPLE_KEEP_SLOW;
 	/* the workflow failed: errors recovered inside it (a retried attempt, a
 	 * fallback's primary) are routine, and would keep nearly every trace */
 	if (r->keep_errors && sample__span_is_error(root))
@@ -54,30 +62,170 @@ enum sample_verdict sample__verdict(const struct tt_trace *t, const struct sampl
 	return SAMPLE_DROP;
 }
 
-void rate_ctl__init(struct rate_ctl *c, double target_per_s, double p0)
+static int cmp_double(const void *x, const void *y)
 {
-	c->target = target_per_s;
-	c->p_min = 1e-4;
-	c->alpha = 0.5;
-	c->rate = -1;
-	c->p = p0 > 1 ? 1 : p0 < c->p_min ? c->p_min : p0;
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return a < b ? -1 : a > b;
 }
 
-double rate_ctl__step(struct rate_ctl *c, uint64_t roots, double dt_s)
+void sample__fair_share(const double *rates, size_t n, double target, double p_min, double *p_out)
 {
-	double now, p;
+	double remaining = target > 0 ? target : 0, level = INFINITY;
+	size_t i, m = 0;
 
-	if (!(dt_s > 0))
-		return c->p;
-	now = (double)roots / dt_s;
-	c->rate = c->rate < 0 ? now : c->alpha * now + (1 - c->alpha) * c->rate;
-	p = c->rate > 0 ? c->target / c->rate : 1;
-	if (p > 1)
-		p = 1;
-	if (p < c->p_min)
-		p = c->p_min;
-	c->p = p;
-	return p;
+	/* water-filling over the rates in ascending order: p_out holds the sorted
+	 * participants first, so no allocation can fail */
+	for (i = 0; i < n; i++)
+		if (rates[i] > 0)
+			p_out[m++] = rates[i];
+	qsort(p_out, m, sizeof(*p_out), cmp_double);
+	for (i = 0; i < m; i++) {
+		double share = remaining / (double)(m - i);
+
+		if (p_out[i] > share) {
+			/* this one and every larger one get the same share: the level */
+			level = share;
+			break;
+		}
+		remaining -= p_out[i];
+	}
+	for (i = 0; i < n; i++) {
+		double r = rates[i], p = 1;
+
+		if (r > 0 && r > level)
+			p = level / r;
+		if (!(p >= p_min))
+			p = p_min;
+		if (p > 1)
+			p = 1;
+		p_out[i] = p;
+	}
+}
+
+struct rate_probe {
+	uint64_t last_cum; /* cum_roots at the previous call */
+	double rate; /* smoothed roots per second */
+	double p; /* probability in force */
+	bool started; /* has started a root */
+	bool have_rate; /* rate holds at least one sample */
+};
+
+struct rate_ctl {
+	double target; /* traces per second */
+	double p0;
+	double p_eff; /* last effective overall probability */
+	struct rate_probe *pr;
+	double *rates, *ps; /* scratch for sample__fair_share */
+	size_t n, cap;
+};
+
+struct rate_ctl *rate_ctl__new(double target_per_s, double p0)
+{
+	struct rate_ctl *c;
+
+	if (!(target_per_s > 0) || !isfinite(target_per_s) || isnan(p0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->target = target_per_s;
+	c->p0 = p0 > 1 ? 1 : p0 < RATE_CTL_P_MIN ? RATE_CTL_P_MIN : p0;
+	c->p_eff = c->p0;
+	return c;
+}
+
+void rate_ctl__free(struct rate_ctl *c)
+{
+	if (!c)
+		return;
+	free(c->pr);
+	free(c->rates);
+	free(c->ps);
+	free(c);
+}
+
+/* Makes room for n probe ids; new ones start at p0 with nothing counted. */
+static int rate_ctl_grow(struct rate_ctl *c, size_t n)
+{
+	size_t ncap = c->cap ? c->cap : 64, i;
+	struct rate_probe *pr;
+	double *rates, *ps;
+
+	if (n <= c->n)
+		return 0;
+	if (n > c->cap) {
+		while (ncap < n)
+			ncap *= 2;
+		pr = realloc(c->pr, ncap * sizeof(*pr));
+		if (!pr)
+			return -ENOMEM;
+		c->pr = pr;
+		rates = realloc(c->rates, ncap * sizeof(*rates));
+		if (!rates)
+			return -ENOMEM;
+		c->rates = rates;
+		ps = realloc(c->ps, ncap * sizeof(*ps));
+		if (!ps)
+			return -ENOMEM;
+		c->ps = ps;
+		c->cap = ncap;
+	}
+	for (i = c->n; i < n; i++)
+		c->pr[i] = (struct rate_probe){ .p = c->p0 };
+	c->n = n;
+	return 0;
+}
+
+double rate_ctl__update(struct rate_ctl *c, const uint64_t *cum_roots, size_t n, double dt_s,
+			double *p_out)
+{
+	double started = 0, expected = 0;
+	size_t i, have;
+
+	if (rate_ctl_grow(c, n))
+		errno = ENOMEM; /* the known ids go on; the new ones wait at p0 */
+	have = n < c->n ? n : c->n;
+	for (i = 0; i < have; i++) {
+		struct rate_probe *pr = &c->pr[i];
+		/* a counter that went back (a probe id reused) starts over from there */
+		uint64_t d = cum_roots[i] >= pr->last_cum ? cum_roots[i] - pr->last_cum : 0;
+		double now;
+
+		pr->last_cum = cum_roots[i];
+		if (cum_roots[i])
+			pr->started = true;
+		if (!(dt_s > 0) || !pr->started)
+			continue;
+		started += (double)d;
+		expected += (double)d * pr->p;
+		now = (double)d / dt_s;
+		if (pr->have_rate)
+			now = RATE_CTL_ALPHA * now + (1 - RATE_CTL_ALPHA) * pr->rate;
+		pr->rate = now;
+		pr->have_rate = true;
+	}
+	if (dt_s > 0 && have) {
+		for (i = 0; i < have; i++)
+			c->rates[i] = c->pr[i].have_rate ? c->pr[i].rate : 0;
+		sample__fair_share(c->rates, have, c->target, RATE_CTL_P_MIN, c->ps);
+		/* a probe without a measured rate keeps what the kernel started it with */
+		for (i = 0; i < have; i++)
+			if (c->pr[i].have_rate)
+				c->pr[i].p = c->ps[i];
+		if (started > 0)
+			c->p_eff = expected / started;
+	}
+	for (i = 0; i < n; i++)
+		p_out[i] = i < have ? c->pr[i].p : c->p0;
+	return c->p_eff;
+}
+
+double rate_ctl__probability(const struct rate_ctl *c, uint32_t probe_id)
+{
+	return probe_id < c->n ? c->pr[probe_id].p : c->p0;
 }
 
 struct sampler {
@@ -140,25 +288,14 @@ void sampler__stats(const struct sampler *s, struct sample_stats *out)
 	*out = s->st;
 }
 
-struct gate {
-	struct sampler *s;
-	struct tt_sink **inner;
-	size_t n;
-	struct tt_sink sink;
-};
-
-static int gate_trace(struct tt_sink *sink, const struct tt_trace *ct)
+int sampler__filter(void *sampler, struct tt_trace *t)
 {
-	struct gate *g = sink->ctx;
-	struct sampler *s = g->s;
-	enum sample_verdict v = sample__verdict(ct, &s->rules);
-	/* the gate runs first and owns the trace's annotations for sampling, like
-	 * the assembler's annotate pass: the trace's memory is writable */
-	struct tt_trace *t = (struct tt_trace *)ct;
+	struct sampler *s = sampler;
+	enum sample_verdict v = sample__verdict(t, &s->rules);
 	const char *why = NULL;
 	double prob;
 	size_t i;
-	int err = 0;
+	int err = 1;
 
 	switch (v) {
 	case SAMPLE_DROP:
@@ -181,8 +318,8 @@ static int gate_trace(struct tt_sink *sink, const struct tt_trace *ct)
 		prob = s->last_root_ppm / (double)TT_SAMPLE_PPM;
 	else
 		prob = s->p; /* emitted without its root: the probability in force */
-	/* the gate exists only when sampling is on: every exported span says how
-	 * it was kept, so counts can be scaled back (tail-kept ones stand alone) */
+	/* the filter is installed only when sampling is on: every exported span says
+	 * how it was kept, so counts can be scaled back (tail-kept ones stand alone) */
 	for (i = 0; i < t->n_spans; i++) {
 		struct tt_attr a = { .key = "tta.sampling.probability", .type = TT_ATTR_DOUBLE };
 
@@ -192,56 +329,5 @@ static int gate_trace(struct tt_sink *sink, const struct tt_trace *ct)
 		if (why && tt_span__set_str(t, t->spans[i], "tta.sampling.kept_by", why))
 			err = -ENOMEM;
 	}
-	for (i = 0; i < g->n; i++) {
-		struct tt_sink *in = g->inner[i];
-
-		if (in && in->trace && in->trace(in, t))
-			err = -EIO;
-	}
 	return err;
-}
-
-static int gate_close(struct tt_sink *sink)
-{
-	free(sink->ctx);
-	return 0;
-}
-
-struct tt_sink *sample_gate__new(struct sampler *s, struct tt_sink **inner, size_t n)
-{
-	struct gate *g = calloc(1, sizeof(*g));
-
-	if (!g)
-		return NULL;
-	g->s = s;
-	g->inner = inner;
-	g->n = n;
-	g->sink.name = "sampling";
-	g->sink.trace = gate_trace;
-	g->sink.close = gate_close;
-	g->sink.ctx = g;
-	return &g->sink;
-}
-
-void sample__print_summary(FILE *f, const struct sampler *s, uint64_t roots, uint64_t picked,
-			   uint64_t spans_unsampled, uint64_t spans_tail)
-{
-	const struct sample_stats *st = &s->st;
-
-	if (s->p >= 1 && !roots)
-		return;
-	if (s->p >= 1 && picked == roots)
-		return;
-	fprintf(f,
-		"ttatrace: sampling: probability now %.6g; %" PRIu64 " traces started, %" PRIu64
-		" picked by head sampling; exported %" PRIu64 " head-sampled, %" PRIu64
-		" kept for an error, %" PRIu64 " kept as slow; %" PRIu64 " discarded by the tail rules (%" PRIu64
-		" spans), %" PRIu64 " spans of unpicked traces never left the kernel\n",
-		s->p, roots, picked, st->traces_head, st->traces_error, st->traces_slow,
-		st->traces_discarded, st->spans_discarded, spans_unsampled);
-	if (spans_tail)
-		fprintf(f,
-			"ttatrace: sampling: tail rules stream unpicked traces to userspace: %" PRIu64
-			" spans, %" PRIu64 " ring bytes (picked traces: %" PRIu64 " bytes)\n",
-			spans_tail, st->bytes_unsampled, st->bytes_kept);
 }

@@ -63,6 +63,9 @@ struct tt_span {
 	const char *kind; /* primitive kind ("step" for a plain --probe) */
 	int role; /* enum prim_role (catalog.h): ROLE_COMPENSATION for saga compensations */
 	enum tt_status status;
+	/* a catalogue error rule judged the span: status UNSET then means "not an
+	 * error", whatever the return value (the kernel's tail rule agrees) */
+	bool error_ruled;
 	const char *status_msg; /* NULL unless status is ERROR */
 	struct tt_attr *attrs;
 	size_t n_attrs;

@@ -28,6 +28,7 @@ struct cap_span {
 	int64_t ret;
 	uint32_t pid, tid;
 	uint16_t depth;
+	char mark[32]; /* the "test.mark" attribute, "" when absent */
 };
 
 struct cap_trace {
@@ -86,6 +87,12 @@ static int cap_trace(struct tt_sink *sink, const struct tt_trace *t)
 		cs->pid = s->pid;
 		cs->tid = s->tid;
 		cs->depth = s->depth;
+		{
+			const struct tt_attr *m = tt_span__attr(s, "test.mark");
+
+			snprintf(cs->mark, sizeof(cs->mark), "%s",
+				 m && m->type == TT_ATTR_STR ? m->s : "");
+		}
 		if ((s->parent && !in_trace(t, s->parent)) ||
 		    (s->first_child && !in_trace(t, s->first_child)) ||
 		    (s->next_sibling && !in_trace(t, s->next_sibling)))
@@ -654,6 +661,94 @@ static void test_sink_error_counted(void **state)
 	fixture_free(f);
 }
 
+/* A filter that drops traces whose root span id is odd and marks the others. */
+struct filt {
+	int calls;
+	bool saw_links; /* the trace arrives built: parent/child links set */
+};
+
+static int odd_root_filter(void *ctx, struct tt_trace *t)
+{
+	struct filt *fl = ctx;
+	size_t i;
+
+	fl->calls++;
+	if (t->n_roots && t->roots[0]->first_child && t->roots[0]->first_child->parent == t->roots[0])
+		fl->saw_links = true;
+	if (!t->n_roots || (t->roots[0]->span_id & 1))
+		return 0;
+	for (i = 0; i < t->n_spans; i++)
+		if (tt_span__set_str(t, t->spans[i], "test.mark", "kept"))
+			return -ENOMEM;
+	return 1;
+}
+
+static int failing_filter(void *ctx, struct tt_trace *t)
+{
+	(void)ctx;
+	(void)t;
+	return -ENOMEM;
+}
+
+static void test_filter(void **state)
+{
+	struct fixture *f = fixture_new(0, 0);
+	struct filt fl = {};
+	struct assembler_stats st;
+	uint64_t root;
+	size_t i, j;
+
+	(void)state;
+	assembler__free(f->a);
+	f->opts.filter = odd_root_filter;
+	f->opts.filter_ctx = &fl;
+	f->a = assembler__new(&f->opts);
+	assert_non_null(f->a);
+	assembler__set_clock(f->a, 0);
+	/* roots 10..15, each with one child (id root + 100) */
+	for (root = 10; root < 16; root++) {
+		add(f, rec(1, root + 100, root, root, 10 * root + 1, 10 * root + 2, 1, 1, 1));
+		add(f, rec(0, root, 0, root, 10 * root, 10 * root + 5, 0, 1, 1));
+	}
+	/* one without its root, flushed incomplete: its first span (odd) is dropped */
+	add(f, rec(1, 301, 300, 300, 5000, 5001, 1, 1, 1));
+	assert_int_equal(assembler__flush(f->a), 0);
+	assert_int_equal(fl.calls, 7);
+	assert_true(fl.saw_links);
+	assert_int_equal(f->cap.n, 3);
+	for (i = 0; i < f->cap.n; i++) {
+		const struct cap_trace *ct = &f->cap.traces[i];
+
+		assert_int_equal(ct->root_ids[0], 10 + 2 * i);
+		assert_int_equal(ct->n_spans, 2);
+		for (j = 0; j < ct->n_spans; j++)
+			assert_string_equal(ct->spans[j].mark, "kept");
+	}
+	assembler__stats(f->a, &st);
+	assert_int_equal(st.traces_filtered, 4);
+	assert_int_equal(st.traces, 3);
+	assert_int_equal(st.spans, 6);
+	assert_int_equal(st.traces_incomplete, 0);
+	assert_int_equal(st.sink_errors, 0);
+	assert_int_equal(assembler__pending_spans(f->a), 0);
+	fixture_free(f);
+
+	/* a filter that fails is counted, and the trace still goes out */
+	f = fixture_new(0, 0);
+	assembler__free(f->a);
+	f->opts.filter = failing_filter;
+	f->a = assembler__new(&f->opts);
+	assert_non_null(f->a);
+	add(f, rec(0, 7, 0, 7, 0, 1, 0, 1, 1));
+	assembler__stats(f->a, &st);
+	assert_int_equal(st.sink_errors, 1);
+	assert_int_equal(st.traces, 1);
+	assert_int_equal(st.traces_filtered, 0);
+	assert_int_equal(f->cap.n, 1);
+	assert_string_equal(f->cap.traces[0].spans[0].mark, "");
+	fixture_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -674,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_probe),
 		cmocka_unit_test(test_probe_table_lookup),
 		cmocka_unit_test(test_sink_error_counted),
+		cmocka_unit_test(test_filter),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -285,6 +285,83 @@ static void test_missing_hist_and_kstats(void **state)
 	free(f);
 }
 
+static int self_read(void *ctx, struct self_stats *out)
+{
+	*out = *(const struct self_stats *)ctx;
+	return 0;
+}
+
+static char *render_with_self(struct fake *f, const struct self_stats *ss, const char *service)
+{
+	struct metrics_source src = fake_source(f);
+	char *buf = NULL;
+	size_t len = 0;
+
+	src.read_self = self_read;
+	src.self_ctx = (void *)ss;
+	assert_int_equal(metrics__render_buf(&src, service, &buf, &len), 0);
+	assert_non_null(buf);
+	return buf;
+}
+
+static void test_sampling_self_metrics(void **state)
+{
+	struct fake *f = fake_new();
+	struct self_stats ss = {
+		.records = 42,
+		.have_sampling = true,
+		.sampling_probability = 0.015,
+		.sampling_roots = 100000,
+		.sampled_head = 1500,
+		.kept_error = 37,
+		.kept_slow = 4,
+		.dropped = 98459,
+		.tail_held_spans = 123456,
+		.tail_overflow_traces = 2,
+	};
+	char *t;
+
+	(void)state;
+	t = render_with_self(f, &ss, "checkout");
+	assert_line(t, "ttatrace_records_total{service=\"checkout\"} 42");
+	assert_line(t, "# TYPE ttatrace_sampling_probability gauge");
+	assert_line(t, "ttatrace_sampling_probability{service=\"checkout\"} 0.015");
+	assert_line(t, "# TYPE ttatrace_sampling_roots_total counter");
+	assert_line(t, "ttatrace_sampling_roots_total{service=\"checkout\"} 100000");
+	assert_line(t, "# TYPE ttatrace_sampling_traces_total counter");
+	assert_line(t, "ttatrace_sampling_traces_total{service=\"checkout\",decision=\"head\"} 1500");
+	assert_line(t, "ttatrace_sampling_traces_total{service=\"checkout\",decision=\"error\"} 37");
+	assert_line(t, "ttatrace_sampling_traces_total{service=\"checkout\",decision=\"slow\"} 4");
+	assert_line(t, "ttatrace_sampling_traces_total{service=\"checkout\",decision=\"dropped\"} 98459");
+	assert_line(t, "# TYPE ttatrace_tail_held_spans_total counter");
+	assert_line(t, "ttatrace_tail_held_spans_total{service=\"checkout\"} 123456");
+	assert_line(t, "# TYPE ttatrace_tail_overflow_traces_total counter");
+	assert_line(t, "ttatrace_tail_overflow_traces_total{service=\"checkout\"} 2");
+	/* one HELP and one TYPE per family, even with four series */
+	assert_non_null(strstr(t, "# HELP ttatrace_sampling_traces_total "));
+	assert_null(strstr(strstr(t, "# TYPE ttatrace_sampling_traces_total") + 1,
+			   "# TYPE ttatrace_sampling_traces_total"));
+	free(t);
+
+	/* without a service label, and a probability of exactly 1 */
+	ss.sampling_probability = 1;
+	t = render_with_self(f, &ss, NULL);
+	assert_line(t, "ttatrace_sampling_probability 1");
+	assert_line(t, "ttatrace_sampling_roots_total 100000");
+	assert_line(t, "ttatrace_sampling_traces_total{decision=\"dropped\"} 98459");
+	assert_line(t, "ttatrace_tail_overflow_traces_total 2");
+	free(t);
+
+	/* sampling off: none of it */
+	ss.have_sampling = false;
+	t = render_with_self(f, &ss, "checkout");
+	assert_line(t, "ttatrace_records_total{service=\"checkout\"} 42");
+	assert_no_substr(t, "ttatrace_sampling");
+	assert_no_substr(t, "ttatrace_tail_");
+	free(t);
+	free(f);
+}
+
 /* GET path over a plain socket; returns the whole response (malloc'd). */
 static char *http_get(uint16_t port, const char *path)
 {
@@ -393,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_cumulative),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_missing_hist_and_kstats),
+		cmocka_unit_test(test_sampling_self_metrics),
 		cmocka_unit_test(test_http_server),
 		cmocka_unit_test(test_bad_addresses),
 	};
