@@ -77,16 +77,19 @@ got=$(awk '{ print $4 }' "$T/err.jsonl.roots" | sort -u)
 assert_eq "$got" "$want" "spans per kept error trace (sampling off gives $want)"
 echo "keep-errors: $traces failing traces kept of $M, $spans spans"
 
-# 3. --keep-slow 30ms: exactly the slow workflows (50 ms extra in every 4th)
-"$TTATRACE" --sample 0 --keep-slow 30ms --probe tta_workflow_run --probe tta_sequential \
+# 3. --keep-slow 45ms: exactly the slow workflows (50 ms extra in every 4th; the
+# others take at most ~26 ms here, so a loaded machine still leaves a wide margin)
+"$TTATRACE" --sample 0 --keep-slow 45ms --probe tta_workflow_run --probe tta_sequential \
 	--probe tta_step_finalize --format jsonl -o "$T/slow.jsonl" -- \
 	"$DEMO" --iterations 100 --slow-every 4 >"$T/slow.out" 2>"$T/slow.err" ||
 	{ cat "$T/slow.err" >&2; fail "--keep-slow: ttatrace failed"; }
 read -r traces spans < <(check_traces "$T/slow.jsonl")
 assert_eq "$traces" 25 "--keep-slow: traces kept"
-awk '$2 < 30000000 || $6 != "slow" { bad++ } END { exit bad > 0 }' "$T/slow.jsonl.roots" ||
+awk '$2 < 45000000 || $6 != "slow" { bad++ } END { exit bad > 0 }' "$T/slow.jsonl.roots" ||
 	fail "--keep-slow kept a fast trace"
-grep -q "tail rules stream unpicked traces to userspace" "$T/slow.err" || fail "no ring bytes line"
+# decided in the kernel: nothing of the 75 fast workflows crossed to userspace
+grep -q "tail rules in the kernel: .* 75 dropped traces .*streamed instead: 0 spans" "$T/slow.err" ||
+	{ cat "$T/slow.err" >&2; fail "--keep-slow: not decided in the kernel"; }
 echo "keep-slow: $traces slow traces kept of 100"
 
 # 4. a sampled trace across threads is complete: same span counts as sampling off
