@@ -210,9 +210,11 @@ struct tt_kstats {
 #define TT_HIST_SUB (1u << TT_HIST_SUB_BITS)
 #define TT_HIST_MAX_LOG2 40
 #define TT_HIST_NBUCKETS ((TT_HIST_MAX_LOG2 - TT_HIST_SUB_BITS + 1) * TT_HIST_SUB)
-/* Probes with a histogram unless userspace resizes the map before load
- * (hist__size_maps); probe ids at or past it are not counted. */
+/* Probes with a histogram at least: userspace sizes the map before load to the
+ * probes a dry run finds, within TT_HIST_BUDGET_BYTES over all CPUs; probe ids at
+ * or past its size are not counted. */
 #define TT_HIST_DEFAULT_PROBES 512
+#define TT_HIST_BUDGET_BYTES (64ULL << 20)
 
 /* One probe's counters on one CPU. Summing over CPUs gives the totals; inflight
  * may be negative on a CPU (entry and exit ran on different CPUs). */

@@ -480,8 +480,9 @@ static FILE *open_output(const char *path)
 
 /* Read-only settings, before load (and again if the first load fails). */
 static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
-			   const struct sample_kernel_opts *sko)
+			   const struct sample_kernel_opts *sko, uint32_t hist_probes)
 {
+	bpf_map__set_max_entries(skel->maps.hists, hist_probes);
 	skel->rodata->max_depth = o->max_depth;
 	skel->rodata->governor_on = o->max_rate > 0;
 	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
@@ -525,7 +526,8 @@ static int validate_specs(struct probe_spec *specs, size_t n)
 
 /* Prints what would be attached, through the attacher's dry run: the same matching
  * as a real attach, nothing loaded. Returns the number listed. */
-static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
+static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o,
+		       bool listing)
 {
 	struct probe_table *pt = probe_table__new(); /* stays empty: dedup by offset only */
 	struct attacher *a = pt ? attacher__new(NULL, NULL, NULL, NULL, pt, specs, n_specs, 0) : NULL;
@@ -541,31 +543,60 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
 	for (i = 0; i < o->n_pids && r >= 0; i++) {
 		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
-		if (r < 0)
-			die_msg("%s", err);
-		else
+		if (r >= 0)
 			total += r;
+		else if (listing)
+			die_msg("%s", err);
 	}
 	if (r >= 0 && o->cmd_argc) {
 		char exe[PATH_MAX];
 
 		r = resolve_program(o->cmd[0], exe, sizeof(exe));
 		if (r) {
-			die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+			if (listing)
+				die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
 		} else {
 			/* not started: its libraries are not mapped, so only the executable */
 			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
-			if (r < 0)
-				die_msg("%s", err);
-			else
+			if (r >= 0)
 				total += r;
-			fprintf(stderr, "ttatrace: %s was not started: libraries it loads are not listed\n",
-				o->cmd[0]);
+			else if (listing)
+				die_msg("%s", err);
+			if (listing)
+				fprintf(stderr,
+					"ttatrace: %s was not started: libraries it loads are not listed\n",
+					o->cmd[0]);
 		}
 	}
 	attacher__free(a);
 	probe_table__free(pt);
+	for (i = 0; i < n_specs; i++)
+		specs[i].matched = 0; /* the real attach counts again */
 	return r < 0 ? r : total;
+}
+
+/* Histogram slots: every probe a dry run finds now, with room for libraries loaded
+ * later (all of a program's in launch mode), within a memory budget since the
+ * histograms are per CPU. At least the default. */
+static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
+{
+	FILE *null = fopen("/dev/null", "w");
+	int n = null ? list_probes(null, specs, n_specs, o, false) : -1;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t cap = TT_HIST_BUDGET_BYTES / (sizeof(struct tt_hist) * (uint64_t)(ncpu > 0 ? ncpu : 1));
+	uint64_t want = n < 0 ? TT_HIST_DEFAULT_PROBES : (uint64_t)n + (uint64_t)n / 4 + 64;
+
+	if (null)
+		fclose(null);
+	if (o->cmd_argc)
+		want += 1024;
+	if (want > cap)
+		want = cap;
+	if (want < TT_HIST_DEFAULT_PROBES)
+		want = TT_HIST_DEFAULT_PROBES;
+	if (want > TT_GOV_PROBES)
+		want = TT_GOV_PROBES;
+	return (uint32_t)want;
 }
 
 int main(int argc, char **argv)
@@ -608,6 +639,7 @@ int main(int argc, char **argv)
 	char err[512] = "";
 	int rc = EXIT_RUNTIME, r, total = 0;
 	bool multi = true, sampling;
+	uint32_t hist_probes;
 
 	if (argc > 1 && !strcmp(argv[1], "flamegraph"))
 		return flamegraph_cmd_main(argc - 1, argv + 1);
@@ -654,7 +686,7 @@ int main(int argc, char **argv)
 		goto cleanup;
 	if (o.list_probes) {
 		/* a dry run: nothing is loaded or attached */
-		r = list_probes(stdout, specs, n_specs, &o);
+		r = list_probes(stdout, specs, n_specs, &o, true);
 		if (r >= 0)
 			fprintf(stderr, "ttatrace: %d functions would be probed\n", r);
 		rc = r < 0 ? EXIT_RUNTIME : 0;
@@ -712,6 +744,7 @@ int main(int argc, char **argv)
 		}
 	}
 
+	hist_probes = hist_slots(specs, n_specs, &o);
 	skel = ttatrace_bpf__open();
 	if (!skel) {
 		die_msg("opening the BPF object: %s", strerror(errno));
@@ -726,7 +759,7 @@ int main(int argc, char **argv)
 	sko.tail_stream = o.tail_stream;
 	sko.tail_bytes = o.tail_bytes;
 	sko.idle_ns = (uint64_t)(o.trace_timeout_s * 1e9);
-	configure_skel(skel, &o, &sko);
+	configure_skel(skel, &o, &sko, hist_probes);
 	/* uprobe_multi (Linux 6.6+): try it, and load without it if the kernel refuses */
 	bpf_program__set_expected_attach_type(skel->progs.tt_entry_multi,
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
@@ -740,7 +773,7 @@ int main(int argc, char **argv)
 			die_msg("opening the BPF object: %s", strerror(errno));
 			goto cleanup;
 		}
-		configure_skel(skel, &o, &sko);
+		configure_skel(skel, &o, &sko, hist_probes);
 		bpf_program__set_autoload(skel->progs.tt_entry_multi, false);
 		bpf_program__set_autoload(skel->progs.tt_exit_multi, false);
 		multi = false;
