@@ -2,6 +2,7 @@
  * they wait in a pending set until the root's record arrives. Same-thread children
  * always reach the ring before their root, so a root's arrival completes its trace. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -23,8 +24,28 @@ struct pending {
 	size_t n, cap;
 };
 
+/* Traces emitted lately, remembered so that spans finishing after their root (a
+ * thread outliving its workflow) join the same trace instead of starting one, and
+ * share its sampling fate. A ring of the newest ASM_RECENT. */
+#define ASM_RECENT 8192
+/* such spans are emitted after this long without another (not --trace-timeout:
+ * their trace is known to be over) */
+#define ASM_LATE_IDLE_NS 1000000000ULL
+
+struct recent_trace {
+	uint64_t key; /* trace_key; 0: free slot */
+	uint8_t trace_id[16];
+	bool kept; /* reached the outputs (the filter kept it) */
+	bool has_prob;
+	double prob; /* its tta.sampling.probability */
+	char kept_by[8]; /* its tta.sampling.kept_by, "" if none */
+};
+
 struct assembler {
 	struct assembler_opts o;
+	struct recent_trace *recent;
+	size_t recent_next;
+	struct u64map *recent_by_key; /* trace_key -> struct recent_trace */
 	struct u64map *pending; /* trace_key -> struct pending */
 	size_t pending_spans;
 	uint64_t seq;
@@ -82,7 +103,12 @@ struct assembler *assembler__new(const struct assembler_opts *opts)
 		return NULL;
 	a->o = *opts;
 	a->pending = u64map__new(1024);
-	if (!a->pending) {
+	a->recent_by_key = u64map__new(ASM_RECENT);
+	a->recent = calloc(ASM_RECENT, sizeof(*a->recent));
+	if (!a->pending || !a->recent_by_key || !a->recent) {
+		u64map__free(a->pending);
+		u64map__free(a->recent_by_key);
+		free(a->recent);
 		free(a);
 		errno = ENOMEM;
 		return NULL;
@@ -115,7 +141,51 @@ void assembler__free(struct assembler *a)
 	while (!u64map__next(a->pending, &pos, &key, &val))
 		pending_free(val);
 	u64map__free(a->pending);
+	u64map__free(a->recent_by_key);
+	free(a->recent);
 	free(a);
+}
+
+/* Remembers an emitted trace (evicting the oldest). */
+static void remember(struct assembler *a, uint64_t key, const struct tt_trace *t, bool kept)
+{
+	struct recent_trace *r = &a->recent[a->recent_next++ % ASM_RECENT];
+	const struct tt_attr *p, *k;
+
+	if (r->key)
+		u64map__del(a->recent_by_key, r->key);
+	memset(r, 0, sizeof(*r));
+	if (u64map__put(a->recent_by_key, key, r))
+		return; /* out of memory: its late spans will start a trace of their own */
+	r->key = key;
+	memcpy(r->trace_id, t->trace_id, 16);
+	r->kept = kept;
+	p = t->n_roots ? tt_span__attr(t->roots[0], "tta.sampling.probability") : NULL;
+	k = t->n_roots ? tt_span__attr(t->roots[0], "tta.sampling.kept_by") : NULL;
+	if (p && p->type == TT_ATTR_DOUBLE) {
+		r->has_prob = true;
+		r->prob = p->d;
+	}
+	if (k && k->type == TT_ATTR_STR)
+		snprintf(r->kept_by, sizeof(r->kept_by), "%s", k->s);
+}
+
+/* Late spans carry what their trace carried about its sampling. */
+static int mark_late(struct tt_trace *t, const struct recent_trace *r)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < t->n_spans; i++) {
+		struct tt_attr at = { .key = "tta.sampling.probability", .type = TT_ATTR_DOUBLE };
+
+		at.d = r->prob;
+		if (r->has_prob && tt_span__set_attr(t, t->spans[i], &at))
+			err = -ENOMEM;
+		if (r->kept_by[0] && tt_span__set_str(t, t->spans[i], "tta.sampling.kept_by", r->kept_by))
+			err = -ENOMEM;
+	}
+	return err;
 }
 
 void assembler__set_clock(struct assembler *a, int64_t mono_to_wall_ns)
@@ -274,6 +344,8 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	struct tt_trace t = {};
 	size_t i, n = p->n, nroots = 0;
 	int err = 0;
+	/* no root here, and its trace was emitted: spans that finished after it */
+	struct recent_trace *late = complete ? NULL : u64map__get(a->recent_by_key, p->trace_key);
 
 	t.arena = tt_arena__new();
 	if (!t.arena)
@@ -359,20 +431,36 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	t.roots = roots;
 	t.n_roots = nroots;
 	join_traceparent(a, &t);
+	if (late) {
+		memcpy(t.trace_id, late->trace_id, 16);
+		t.late = true;
+	}
 	if (a->o.annotate)
 		primitives__annotate(&t);
 	t.complete = complete;
 	t.proc = a->o.process && n ? a->o.process(a->o.ctx, p->recs[0].pid) : NULL;
-	if (a->o.filter) {
+	if (late) {
+		/* the trace's verdict stands: its own root decided it */
+		if (!late->kept) {
+			a->st.traces_filtered++;
+			goto cleanup;
+		}
+		if (mark_late(&t, late))
+			a->st.sink_errors++;
+	} else if (a->o.filter) {
 		int keep = a->o.filter(a->o.filter_ctx, &t);
 
 		if (keep == 0) {
 			a->st.traces_filtered++;
+			if (complete)
+				remember(a, p->trace_key, &t, false);
 			goto cleanup;
 		}
 		if (keep < 0)
 			a->st.sink_errors++;
 	}
+	if (complete)
+		remember(a, p->trace_key, &t, true);
 	for (i = 0; i < a->o.n_sinks; i++) {
 		struct tt_sink *sk = a->o.sinks[i];
 
@@ -381,7 +469,9 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 	}
 	a->st.spans += n;
 	a->st.traces++;
-	if (!complete)
+	if (late)
+		a->st.traces_late++;
+	else if (!complete)
 		a->st.traces_incomplete++;
 cleanup:
 	tt_arena__free(t.arena);
@@ -499,7 +589,11 @@ int assembler__expire(struct assembler *a, uint64_t now_mono_ns)
 	while (!u64map__next(a->pending, &pos, &key, &val)) {
 		struct pending *p = val;
 
-		if (now_mono_ns > p->last_mono_ns && now_mono_ns - p->last_mono_ns > a->o.idle_timeout_ns)
+		uint64_t idle = a->o.idle_timeout_ns;
+
+		if (idle > ASM_LATE_IDLE_NS && u64map__get(a->recent_by_key, p->trace_key))
+			idle = ASM_LATE_IDLE_NS;
+		if (now_mono_ns > p->last_mono_ns && now_mono_ns - p->last_mono_ns > idle)
 			due[n++] = p;
 	}
 	for (i = 0; i < n; i++) {

@@ -41,7 +41,8 @@ struct assembler_stats {
 	uint64_t bad_records; /* wrong size or type */
 	uint64_t spans; /* spans handed to outputs */
 	uint64_t traces; /* traces handed to outputs (the filter let through) */
-	uint64_t traces_incomplete; /* of which without their root */
+	uint64_t traces_incomplete; /* of which without their root (late ones excluded) */
+	uint64_t traces_late; /* of which spans finishing after their emitted trace's root */
 	uint64_t evicted_traces; /* emitted early because of max_pending_spans */
 	uint64_t traces_filtered; /* dropped by the filter (not in traces, spans) */
 	uint64_t sink_errors; /* failed sink calls, and filter errors */

@@ -52,7 +52,9 @@ static void write_span(FILE *f, const struct tt_trace *t, const char *tid, const
 		fputs(",\"status_message\":", f);
 		json_write_str(f, s->status_msg);
 	}
-	if (!t->complete)
+	if (t->late)
+		fputs(",\"late\":true", f);
+	else if (!t->complete)
 		fputs(",\"incomplete\":true", f);
 	fputs(",\"attributes\":{", f);
 	for (i = 0; i < s->n_attrs; i++) {

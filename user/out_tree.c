@@ -97,6 +97,7 @@ static int tree_trace(struct tt_sink *sink, const struct tt_trace *t)
 		t->proc && t->proc->exe_name ? t->proc->exe_name : "",
 		t->proc && t->proc->exe_name ? ")" : "", t->n_spans, t->n_spans == 1 ? "" : "s",
 		fmt_duration(tt_span__duration_ns(t->roots[0]), dur, sizeof(dur)),
+		t->late ? "  (late: finished after its trace's root; same trace)" :
 		t->complete ? "" : "  (incomplete: its root did not finish while traced)");
 	for (i = 0; i < t->n_roots; i++)
 		print_span(out, t->roots[i], "  ", 1, 1);

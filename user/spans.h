@@ -84,6 +84,9 @@ struct tt_trace {
 	struct tt_span **roots; /* spans without a parent in this trace; [0] is the root */
 	size_t n_roots;
 	bool complete; /* false: the root never finished (target died, record lost) */
+	/* spans that finished after their trace was emitted (a thread outliving its
+	 * workflow): the same trace id, parents in the trace already emitted */
+	bool late;
 	const struct tt_process *proc;
 	uint64_t remote_parent_span_id; /* joined a W3C traceparent: the remote parent, else 0 */
 	struct tt_arena *arena; /* memory that lives as long as the trace (attributes, links) */

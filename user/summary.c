@@ -149,8 +149,12 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 	if (rt->probes_failed)
 		fprintf(f, " (%zu could not be attached)\n", rt->probes_failed);
 	fprintf(f, "ttatrace: spans: %" PRIu64 " seen, %" PRIu64 " printed; traces: %" PRIu64
-		   " (%" PRIu64 " incomplete)\n",
-		as->records, rt->sink_spans_printed, as->traces, as->traces_incomplete);
+		   " (%" PRIu64 " incomplete)%s",
+		as->records, rt->sink_spans_printed, as->traces, as->traces_incomplete,
+		as->traces_late ? "" : "\n");
+	if (as->traces_late)
+		fprintf(f, ", and %" PRIu64 " groups of spans that finished after their trace's root\n",
+			as->traces_late);
 	fprintf(f,
 		"ttatrace: drops: ring buffer full %llu, stack deeper than --max-depth %llu"
 		", exits without entry %llu, frames unwound without exit %llu"

@@ -34,6 +34,7 @@ struct cap_span {
 struct cap_trace {
 	uint8_t trace_id[16];
 	bool complete;
+	bool late;
 	size_t n_spans, n_roots;
 	uint64_t root_ids[MAX_CAP_SPANS];
 	struct cap_span spans[MAX_CAP_SPANS]; /* in t->spans order */
@@ -64,6 +65,7 @@ static int cap_trace(struct tt_sink *sink, const struct tt_trace *t)
 	ct = &c->traces[c->n++];
 	memcpy(ct->trace_id, t->trace_id, 16);
 	ct->complete = t->complete;
+	ct->late = t->late;
 	ct->n_spans = t->n_spans;
 	ct->n_roots = t->n_roots;
 	for (size_t i = 0; i < t->n_roots; i++) {
@@ -690,6 +692,58 @@ static int failing_filter(void *ctx, struct tt_trace *t)
 	return -ENOMEM;
 }
 
+/* Spans that finish after their trace's root (a thread outliving its workflow)
+ * join the emitted trace's id and share its verdict; they wait 1 s, not the
+ * --trace-timeout, since their trace is known to be over. */
+static void test_late_spans(void **state)
+{
+	struct fixture *f = fixture_new(30000000000ULL, 0);
+	struct filt fl = {};
+	struct assembler_stats st;
+	const uint64_t end = 2000;
+
+	(void)state;
+	assembler__free(f->a);
+	f->opts.filter = odd_root_filter;
+	f->opts.filter_ctx = &fl;
+	f->a = assembler__new(&f->opts);
+	assert_non_null(f->a);
+	assembler__set_clock(f->a, 0);
+	/* root 10 is kept by the filter, root 11 dropped */
+	add(f, rec(1, 110, 10, 10, 101, 102, 1, 1, 1));
+	add(f, rec(0, 10, 0, 10, 100, 105, 0, 1, 1));
+	add(f, rec(1, 111, 11, 11, 111, 112, 1, 1, 1));
+	add(f, rec(0, 11, 0, 11, 110, 115, 0, 1, 1));
+	assert_int_equal(f->cap.n, 1);
+	/* their late spans, on other threads, parented in the finished traces */
+	add(f, rec(2, 120, 110, 10, 103, end, 2, 1, 2));
+	add(f, rec(2, 121, 111, 11, 113, end, 2, 1, 3));
+	/* a trace never emitted keeps the long timeout */
+	add(f, rec(2, 130, 129, 129, 104, end, 2, 1, 4));
+	assert_int_equal(assembler__expire(f->a, end + 500000000ULL), 0);
+	assert_int_equal(f->cap.n, 1);
+	assert_int_equal(assembler__expire(f->a, end + 1500000000ULL), 0);
+	assert_int_equal(f->cap.n, 2);
+	assert_true(f->cap.traces[1].late);
+	assert_false(f->cap.traces[1].complete);
+	assert_memory_equal(f->cap.traces[1].trace_id, f->cap.traces[0].trace_id, 16);
+	assert_int_equal(f->cap.traces[1].n_spans, 1);
+	assert_int_equal(f->cap.traces[1].spans[0].span_id, 120);
+	assert_int_equal(f->cap.traces[1].root_ids[0], 120); /* parented outside this part */
+	/* the filter judged whole traces only: late spans are not shown to it */
+	assert_int_equal(fl.calls, 2);
+	assembler__stats(f->a, &st);
+	assert_int_equal(st.traces_late, 1);
+	assert_int_equal(st.traces_incomplete, 0);
+	assert_int_equal(st.traces_filtered, 2); /* root 11, then its late span */
+	assert_int_equal(assembler__pending_spans(f->a), 1);
+	assert_int_equal(assembler__flush(f->a), 0);
+	assembler__stats(f->a, &st);
+	assert_int_equal(st.traces_incomplete, 1);
+	assert_false(f->cap.traces[f->cap.n - 1].late);
+	fixture_free(f);
+}
+
 static void test_filter(void **state)
 {
 	struct fixture *f = fixture_new(0, 0);
@@ -770,6 +824,7 @@ int main(void)
 		cmocka_unit_test(test_probe_table_lookup),
 		cmocka_unit_test(test_sink_error_counted),
 		cmocka_unit_test(test_filter),
+		cmocka_unit_test(test_late_spans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
