@@ -43,6 +43,7 @@
 #include "prom_http.h"
 #include "sample.h"
 #include "sample_kernel.h"
+#include "needed_libs.h"
 #include "summary.h"
 #include "uprobe_multi.h"
 #include "ttatrace.skel.h"
@@ -524,6 +525,25 @@ static int validate_specs(struct probe_spec *specs, size_t n)
 
 /* --- --list-probes ------------------------------------------------------------ */
 
+struct lib_walk {
+	struct attacher *a;
+	int total;
+	bool listing;
+};
+
+static int list_lib(void *ctx, const char *path)
+{
+	struct lib_walk *w = ctx;
+	char err[512];
+	int r = attacher__attach_file(w->a, 0, path, false, err, sizeof(err));
+
+	if (r > 0)
+		w->total += r;
+	else if (r < 0 && w->listing)
+		fprintf(stderr, "ttatrace: warning: %s\n", err);
+	return 0;
+}
+
 /* Prints what would be attached, through the attacher's dry run: the same matching
  * as a real attach, nothing loaded. Returns the number listed. */
 static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o,
@@ -562,10 +582,18 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 				total += r;
 			else if (listing)
 				die_msg("%s", err);
-			if (listing)
-				fprintf(stderr,
-					"ttatrace: %s was not started: libraries it loads are not listed\n",
-					o->cmd[0]);
+			if (r >= 0) {
+				/* its libraries, as its loader resolves them (not run) */
+				struct lib_walk w = { .a = a, .listing = listing };
+				int n = needed_libs__list(exe, list_lib, &w);
+
+				total += w.total;
+				if (listing)
+					fprintf(stderr,
+						"ttatrace: %s was not started: %s\n", o->cmd[0],
+						n >= 0 ? "libraries it would dlopen are not listed" :
+							 "its libraries are not listed (its loader is not a system file)");
+			}
 		}
 	}
 	attacher__free(a);

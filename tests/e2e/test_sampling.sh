@@ -169,6 +169,12 @@ for f in tta_workflow_run tta_sequential tta_retry_attempt tta_pool_task; do
 	grep -Eq "workflow-demo	$f	0x[0-9a-f]+	0x[0-9a-f]+	(nop5|trap)$" "$T/list.out" || fail "--list-probes: no $f"
 done
 grep -q "31 functions would be probed" "$T/list.err" || fail "--list-probes count line"
+# a program not started: its libraries, as its loader resolves them (not run)
+"$TTATRACE" --list-probes --probe 'libc:malloc' --probe tta_workflow_run -- "$DEMO" >"$T/listl.out" 2>"$T/listl.err" ||
+	{ cat "$T/listl.err" >&2; fail "--list-probes with a library failed"; }
+grep -Eq "libc[^	]*	malloc	0x[0-9a-f]+	0x[0-9a-f]+	(nop5|trap)$" "$T/listl.out" ||
+	{ cat "$T/listl.out" "$T/listl.err" >&2; fail "--list-probes -- CMD: no libc malloc"; }
+grep -q "2 functions would be probed" "$T/listl.err" || fail "--list-probes -- CMD: count with a library"
 # a running process: its libraries too
 "$DEMO" --iterations 0 --interval-ms 50 >/dev/null &
 dp=$!
