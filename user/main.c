@@ -603,9 +603,9 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 	return r < 0 ? r : total;
 }
 
-/* Histogram slots: every probe a dry run finds now, with room for libraries loaded
- * later (all of a program's in launch mode), within a memory budget since the
- * histograms are per CPU. At least the default. */
+/* Histogram slots: every probe a dry run finds now (in launch mode, in the program
+ * and the libraries its loader will map), with room for libraries loaded later,
+ * within a memory budget since the histograms are per CPU. At least the default. */
 static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
 {
 	FILE *null = fopen("/dev/null", "w");
@@ -616,8 +616,6 @@ static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struc
 
 	if (null)
 		fclose(null);
-	if (o->cmd_argc)
-		want += 1024;
 	if (want > cap)
 		want = cap;
 	if (want < TT_HIST_DEFAULT_PROBES)
