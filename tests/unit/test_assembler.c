@@ -692,23 +692,32 @@ static int failing_filter(void *ctx, struct tt_trace *t)
 	return -ENOMEM;
 }
 
+/* A fixture whose assembler has a filter. */
+static struct fixture *fixture_filtered(uint64_t idle_timeout_ns,
+					int (*filter)(void *, struct tt_trace *), void *ctx)
+{
+	struct fixture *f = fixture_new(idle_timeout_ns, 0);
+
+	assembler__free(f->a);
+	f->opts.filter = filter;
+	f->opts.filter_ctx = ctx;
+	f->a = assembler__new(&f->opts);
+	assert_non_null(f->a);
+	assembler__set_clock(f->a, 0);
+	return f;
+}
+
 /* Spans that finish after their trace's root (a thread outliving its workflow)
  * join the emitted trace's id and share its verdict; they wait 1 s, not the
  * --trace-timeout, since their trace is known to be over. */
 static void test_late_spans(void **state)
 {
-	struct fixture *f = fixture_new(30000000000ULL, 0);
 	struct filt fl = {};
+	struct fixture *f = fixture_filtered(30000000000ULL, odd_root_filter, &fl);
 	struct assembler_stats st;
 	const uint64_t end = 2000;
 
 	(void)state;
-	assembler__free(f->a);
-	f->opts.filter = odd_root_filter;
-	f->opts.filter_ctx = &fl;
-	f->a = assembler__new(&f->opts);
-	assert_non_null(f->a);
-	assembler__set_clock(f->a, 0);
 	/* root 10 is kept by the filter, root 11 dropped */
 	add(f, rec(1, 110, 10, 10, 101, 102, 1, 1, 1));
 	add(f, rec(0, 10, 0, 10, 100, 105, 0, 1, 1));
@@ -746,19 +755,13 @@ static void test_late_spans(void **state)
 
 static void test_filter(void **state)
 {
-	struct fixture *f = fixture_new(0, 0);
 	struct filt fl = {};
+	struct fixture *f = fixture_filtered(0, odd_root_filter, &fl);
 	struct assembler_stats st;
 	uint64_t root;
 	size_t i, j;
 
 	(void)state;
-	assembler__free(f->a);
-	f->opts.filter = odd_root_filter;
-	f->opts.filter_ctx = &fl;
-	f->a = assembler__new(&f->opts);
-	assert_non_null(f->a);
-	assembler__set_clock(f->a, 0);
 	/* roots 10..15, each with one child (id root + 100) */
 	for (root = 10; root < 16; root++) {
 		add(f, rec(1, root + 100, root, root, 10 * root + 1, 10 * root + 2, 1, 1, 1));
@@ -788,11 +791,7 @@ static void test_filter(void **state)
 	fixture_free(f);
 
 	/* a filter that fails is counted, and the trace still goes out */
-	f = fixture_new(0, 0);
-	assembler__free(f->a);
-	f->opts.filter = failing_filter;
-	f->a = assembler__new(&f->opts);
-	assert_non_null(f->a);
+	f = fixture_filtered(0, failing_filter, NULL);
 	add(f, rec(0, 7, 0, 7, 0, 1, 0, 1, 1));
 	assembler__stats(f->a, &st);
 	assert_int_equal(st.sink_errors, 1);
