@@ -236,16 +236,16 @@ static __always_inline struct tt_kstats *stats(void)
 	return bpf_map_lookup_elem(&kstats, &zero);
 }
 
-/* Counts one paired exit. A global (not inlined) function: the verifier checks it
- * once on its own instead of once per frame-matching path of on_exit, whose
- * product with the bucket arithmetic's branches exceeds the 1M-insn limit. */
-__noinline int tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
+/* Counts one paired exit. Inlined, as a BPF-to-BPF call costs ~12 ns per exit
+ * here; tt_hist_log2 has no branches, so the verifier still walks the bucket
+ * arithmetic once per path of on_exit, not once per bucket range. */
+static __always_inline void tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
 {
 	struct tt_hist *h = bpf_map_lookup_elem(&hists, &probe_id);
 	__u32 b;
 
 	if (!h)
-		return 0;
+		return;
 	b = tt_hist_bucket(dur);
 	h->calls++;
 	h->sum_ns += dur;
@@ -256,14 +256,37 @@ __noinline int tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
 	h->inflight--;
 	if (b < TT_HIST_NBUCKETS)
 		h->buckets[b]++;
-	return 0;
 }
+
+/* Span ids: splitmix64 over a per-CPU sequence instead of two
+ * bpf_get_prandom_u32() calls per span (a helper call costs ~20 ns here). Each
+ * CPU starts at a random point and steps atomically (a uprobe program can be
+ * preempted); the output mix is a bijection, so ids stay unique, random-looking
+ * and uniform, which head sampling relies on (sample_decide). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} idgen SEC(".maps");
+
+#define TT_ID_STEP 0x9e3779b97f4a7c15ULL
 
 static __always_inline __u64 new_span_id(void)
 {
-	__u64 id = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
+	__u32 zero = 0;
+	__u64 *seq = bpf_map_lookup_elem(&idgen, &zero);
+	__u64 z;
 
-	return id ? id : 1;
+	if (!seq)
+		return 1;
+	if (!*seq)
+		*seq = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32() | 1;
+	z = __sync_fetch_and_add(seq, TT_ID_STEP) + TT_ID_STEP;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return z ? z : 1;
 }
 
 #ifndef PT_REGS_PARM6
@@ -461,7 +484,8 @@ static __always_inline __u32 sample_decide(struct tt_kstats *st, __u32 probe_id,
 			return w;
 		}
 	}
-	if (thr >= TT_SAMPLE_ALL || (__u64)bpf_get_prandom_u32() < thr)
+	/* the root's span id is a uniform random number: its high half draws */
+	if (thr >= TT_SAMPLE_ALL || (f->span_id >> 32) < thr)
 		w |= TT_SAMPLE_KEPT;
 	if (st) {
 		st->sample_roots++;
@@ -888,6 +912,36 @@ nobuf:
 	return -1;
 }
 
+/* Bytes each CPU has submitted since it last asked the ring for its fill level:
+ * asking costs a helper call per record (~17 ns), and asking once per 1/64 of the
+ * wakeup threshold per CPU wakes the consumer at most that much later. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rb_unasked SEC(".maps");
+
+/* The submit flags of a record of `size` bytes about to be reserved: wake the
+ * consumer once the ring holds wake_bytes with it. */
+static __always_inline __u64 wake_flags(struct tt_kstats *st, __u64 size)
+{
+	__u32 zero = 0;
+	__u64 *unasked = bpf_map_lookup_elem(&rb_unasked, &zero);
+
+	if (unasked) {
+		*unasked += size;
+		if (*unasked < (wake_bytes >> 6))
+			return BPF_RB_NO_WAKEUP;
+		*unasked = 0;
+	}
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size < wake_bytes)
+		return BPF_RB_NO_WAKEUP;
+	if (st)
+		st->wakeups++;
+	return BPF_RB_FORCE_WAKEUP;
+}
+
 static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -997,6 +1051,9 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 			st->spans_tail++;
 	}
 
+	flags = wake_flags(st, f->has_caps ? sizeof(struct tt_span_caps_rec) :
+					     sizeof(struct tt_span_rec));
+
 	/* two constant sizes, two paths: the verifier must see each bound */
 	if (f->has_caps) {
 		struct tt_span_caps_rec *cr = bpf_ringbuf_reserve(&events, sizeof(*cr), 0);
@@ -1016,12 +1073,6 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		rec->flags |= kept;
 	}
 
-	flags = BPF_RB_NO_WAKEUP;
-	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes) {
-		flags = BPF_RB_FORCE_WAKEUP;
-		if (st)
-			st->wakeups++;
-	}
 	bpf_ringbuf_submit(rec, flags);
 	if (kept && st)
 		st->tail_flushed++;

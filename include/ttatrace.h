@@ -136,10 +136,11 @@ struct tt_tailbuf {
 };
 #define TT_TAIL_MAX_TRACES 4096
 
-/* Head sampling: a root keeps its trace when bpf_get_prandom_u32() < threshold,
- * threshold = probability * 2^32 (TT_SAMPLE_ALL keeps everything). Threads and
- * context-key joiners inherit the decision. A trace's sampling word is the
- * probability in parts per million, with TT_SAMPLE_KEPT set when it was picked. */
+/* Head sampling: a root keeps its trace when the high 32 bits of its span id (a
+ * uniform random number) are < threshold, threshold = probability * 2^32
+ * (TT_SAMPLE_ALL keeps everything). Threads and context-key joiners inherit the
+ * decision. A trace's sampling word is the probability in parts per million, with
+ * TT_SAMPLE_KEPT set when it was picked. */
 #define TT_SAMPLE_ALL (1ULL << 32)
 #define TT_SAMPLE_PPM 1000000u
 #define TT_SAMPLE_KEPT (1u << 31)
@@ -228,35 +229,28 @@ struct tt_hist {
 	__u64 buckets[TT_HIST_NBUCKETS];
 };
 
-/* Index of the highest set bit of v (v != 0); branches only, no loop, so the
- * verifier sees a straight line. */
+/* Index of the highest set bit of v (v != 0). No branches, so the verifier walks
+ * one path through it, not one per bit (on_exit inlines it): with t < 2^n,
+ * (t + 2^n - 1) >> n is 1 exactly when t != 0. */
 static inline __u32 tt_hist_log2(__u64 v)
 {
-	__u32 r = 0;
+	__u64 r, s;
 
-	if (v >> 32) {
-		v >>= 32;
-		r += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		r += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		r += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		r += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		r += 2;
-	}
-	if (v >> 1)
-		r += 1;
-	return r;
+	r = (((v >> 32) + 0xffffffffULL) >> 32) << 5;
+	v >>= r;
+	s = (((v >> 16) + 0xffffULL) >> 16) << 4;
+	v >>= s;
+	r |= s;
+	s = (((v >> 8) + 0xffULL) >> 8) << 3;
+	v >>= s;
+	r |= s;
+	s = (((v >> 4) + 0xfULL) >> 4) << 2;
+	v >>= s;
+	r |= s;
+	s = (((v >> 2) + 0x3ULL) >> 2) << 1;
+	v >>= s;
+	r |= s;
+	return (__u32)(r | (v >> 1));
 }
 
 /* The bucket of a duration; the kernel and userspace both use this function. */
