@@ -1030,6 +1030,11 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		return 0;
 	}
 
+	/* here, not next to the reserve: the verifier walks ~190k fewer instructions
+	 * (a span the tail buffer then holds only counts toward an earlier check) */
+	flags = wake_flags(st, f->has_caps ? sizeof(struct tt_span_caps_rec) :
+					     sizeof(struct tt_span_rec));
+
 	/* return-value reads only for spans that may be sent */
 	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
 		struct tt_caps *sc = scratch_caps();
@@ -1050,9 +1055,6 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		if (!kept && st)
 			st->spans_tail++;
 	}
-
-	flags = wake_flags(st, f->has_caps ? sizeof(struct tt_span_caps_rec) :
-					     sizeof(struct tt_span_rec));
 
 	/* two constant sizes, two paths: the verifier must see each bound */
 	if (f->has_caps) {
