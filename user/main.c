@@ -576,17 +576,18 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 			if (listing)
 				die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
 		} else {
-			/* not started: its libraries are not mapped, so only the executable */
-			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
-			if (r >= 0)
-				total += r;
-			else if (listing)
-				die_msg("%s", err);
-			if (r >= 0) {
-				/* its libraries, as its loader resolves them (not run) */
-				struct lib_walk w = { .a = a, .listing = listing };
-				int n = needed_libs__list(exe, list_lib, &w);
+			/* not started: the executable, and its libraries as its loader
+			 * resolves them (the loader in list mode, the program never run) */
+			struct lib_walk w = { .a = a, .listing = listing };
+			int n;
 
+			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
+			if (r < 0) {
+				if (listing)
+					die_msg("%s", err);
+			} else {
+				total += r;
+				n = needed_libs__list(exe, list_lib, &w);
 				total += w.total;
 				if (listing)
 					fprintf(stderr,

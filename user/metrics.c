@@ -290,6 +290,16 @@ static void self_line(FILE *out, const char *name, const char *service, const ch
 
 /* What sampling decided: with the probability, the counts let a dashboard scale
  * sampled trace counts back and see what the tail rules rescued. */
+/* One self-metric counter or gauge line with an integer value. */
+static void self_count(FILE *out, const char *name, const char *service, const char *lk,
+		       const char *lv, uint64_t n)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRIu64, n);
+	self_line(out, name, service, lk, lv, v);
+}
+
 static void render_sampling(FILE *out, const struct self_stats *ss, const char *service)
 {
 	static const char *const decisions[] = { "head", "error", "slow", "dropped" };
@@ -303,23 +313,20 @@ static void render_sampling(FILE *out, const struct self_stats *ss, const char *
 	self_line(out, "ttatrace_sampling_probability", service, NULL, NULL, v);
 	family(out, "ttatrace_sampling_roots_total", "counter",
 	       "Traces started: head-sampling decisions taken in the kernel.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss->sampling_roots);
-	self_line(out, "ttatrace_sampling_roots_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_sampling_roots_total", service, NULL, NULL, ss->sampling_roots);
 	family(out, "ttatrace_sampling_traces_total", "counter",
 	       "Sampling decisions by outcome: picked by head sampling, or unpicked and kept "
 	       "by a tail rule (error, slow), or dropped.");
-	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
-		snprintf(v, sizeof(v), "%" PRIu64, counts[i]);
-		self_line(out, "ttatrace_sampling_traces_total", service, "decision", decisions[i], v);
-	}
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+		self_count(out, "ttatrace_sampling_traces_total", service, "decision", decisions[i],
+			   counts[i]);
 	family(out, "ttatrace_tail_held_spans_total", "counter",
 	       "Spans of unpicked traces held in a kernel buffer until the tail rules decided.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss->tail_held_spans);
-	self_line(out, "ttatrace_tail_held_spans_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_tail_held_spans_total", service, NULL, NULL, ss->tail_held_spans);
 	family(out, "ttatrace_tail_overflow_traces_total", "counter",
 	       "Unpicked traces that outgrew their kernel buffer and were streamed to userspace.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss->tail_overflow_traces);
-	self_line(out, "ttatrace_tail_overflow_traces_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_tail_overflow_traces_total", service, NULL, NULL,
+		   ss->tail_overflow_traces);
 }
 
 /* Self-metrics of the collector: what it read, how late, what sampling decided,
@@ -332,21 +339,16 @@ static void render_self(FILE *out, const struct metrics_source *src, const char 
 	if (!src->read_self || src->read_self(src->self_ctx, &ss))
 		return;
 	family(out, "ttatrace_records_total", "counter", "Span records read from the ring buffer.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.records);
-	self_line(out, "ttatrace_records_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_records_total", service, NULL, NULL, ss.records);
 	family(out, "ttatrace_records_malformed_total", "counter",
 	       "Ring buffer records that could not be decoded.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.malformed);
-	self_line(out, "ttatrace_records_malformed_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_records_malformed_total", service, NULL, NULL, ss.malformed);
 	family(out, "ttatrace_traces_total", "counter",
 	       "Traces handed to the outputs; incomplete ones never saw their root finish.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.traces_complete);
-	self_line(out, "ttatrace_traces_total", service, "state", "complete", v);
-	snprintf(v, sizeof(v), "%" PRIu64, ss.traces_incomplete);
-	self_line(out, "ttatrace_traces_total", service, "state", "incomplete", v);
+	self_count(out, "ttatrace_traces_total", service, "state", "complete", ss.traces_complete);
+	self_count(out, "ttatrace_traces_total", service, "state", "incomplete", ss.traces_incomplete);
 	family(out, "ttatrace_pending_spans", "gauge", "Spans waiting for their trace's root.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.pending_spans);
-	self_line(out, "ttatrace_pending_spans", service, NULL, NULL, v);
+	self_count(out, "ttatrace_pending_spans", service, NULL, NULL, ss.pending_spans);
 	family(out, "ttatrace_ringbuf_lag_seconds", "gauge",
 	       "Age of the newest span record when the collector read it.");
 	snprintf(v, sizeof(v), "%.6f", ss.ringbuf_lag_s);
@@ -356,19 +358,17 @@ static void render_self(FILE *out, const struct metrics_source *src, const char 
 	if (!ss.have_export)
 		return;
 	family(out, "ttatrace_export_spans_total", "counter", "Spans the OTLP collector accepted.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.export_spans);
-	self_line(out, "ttatrace_export_spans_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_export_spans_total", service, NULL, NULL, ss.export_spans);
 	family(out, "ttatrace_export_failures_total", "counter", "OTLP export requests that failed.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.export_failures);
-	self_line(out, "ttatrace_export_failures_total", service, NULL, NULL, v);
+	self_count(out, "ttatrace_export_failures_total", service, NULL, NULL, ss.export_failures);
 	family(out, "ttatrace_export_dropped_spans_total", "counter",
 	       "Spans the OTLP exporter gave up on, by reason.");
-	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_queue);
-	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "queue_full", v);
-	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_retries);
-	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "retries_exhausted", v);
-	snprintf(v, sizeof(v), "%" PRIu64, ss.export_dropped_rejected);
-	self_line(out, "ttatrace_export_dropped_spans_total", service, "reason", "rejected", v);
+	self_count(out, "ttatrace_export_dropped_spans_total", service, "reason", "queue_full",
+		   ss.export_dropped_queue);
+	self_count(out, "ttatrace_export_dropped_spans_total", service, "reason", "retries_exhausted",
+		   ss.export_dropped_retries);
+	self_count(out, "ttatrace_export_dropped_spans_total", service, "reason", "rejected",
+		   ss.export_dropped_rejected);
 }
 
 int metrics__render(const struct metrics_source *src, const char *service, FILE *out)

@@ -64,6 +64,7 @@ struct sample_kernel *sample_kernel__new(struct ttatrace_bpf *skel,
 		k->ctl = rate_ctl__new(o->target_rate, o->p);
 		if (!k->ctl)
 			goto fail;
+		/* a probe that has started no root yet has p0, clamped */
 		k->p_now = rate_ctl__probability(k->ctl, 0);
 		t = mmap(NULL, ROOT_ARRAY_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
 			 bpf_map__fd(skel->maps.root_thr), 0);
