@@ -92,9 +92,10 @@ $(BUILD)/bench-target: tools/bench/bench-target.c | $(BUILD)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O2 -Wall -Wextra -Werror $< -o $@
 
-$(BUILD)/bench-floor: tools/bench/floor.c $(BUILD)/floor.skel.h | $(BUILD)
+$(BUILD)/bench-floor: tools/bench/floor.c user/uprobe_multi.c $(BUILD)/floor.skel.h \
+		$(BUILD)/floor_session.skel.h | $(BUILD)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) $< -o $@ $(USER_LIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -Iuser tools/bench/floor.c user/uprobe_multi.c -o $@ $(USER_LIBS)
 
 # collector throughput without the kernel: a replayed record stream through the user
 # objects (all but main); the proto objects join it by the bench target below

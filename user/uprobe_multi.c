@@ -23,15 +23,16 @@ struct link_create_uprobe_multi {
 	uint32_t _pad;
 };
 
-int uprobe_multi__attach(int prog_fd, const char *path, const uint64_t *offsets,
-			 const uint64_t *cookies, uint32_t cnt, pid_t pid, bool ret)
+static int link_create(int prog_fd, uint32_t attach_type, const char *path,
+		       const uint64_t *offsets, const uint64_t *cookies, uint32_t cnt, pid_t pid,
+		       bool ret)
 {
 	struct link_create_uprobe_multi a;
 	long fd;
 
 	memset(&a, 0, sizeof(a));
 	a.prog_fd = prog_fd;
-	a.attach_type = TT_BPF_TRACE_UPROBE_MULTI;
+	a.attach_type = attach_type;
 	a.path = (uint64_t)(unsigned long)path;
 	a.offsets = (uint64_t)(unsigned long)offsets;
 	a.cookies = (uint64_t)(unsigned long)cookies;
@@ -40,4 +41,18 @@ int uprobe_multi__attach(int prog_fd, const char *path, const uint64_t *offsets,
 	a.pid = pid > 0 ? (uint32_t)pid : 0;
 	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
 	return fd < 0 ? -errno : (int)fd;
+}
+
+int uprobe_multi__attach(int prog_fd, const char *path, const uint64_t *offsets,
+			 const uint64_t *cookies, uint32_t cnt, pid_t pid, bool ret)
+{
+	return link_create(prog_fd, TT_BPF_TRACE_UPROBE_MULTI, path, offsets, cookies, cnt, pid,
+			   ret);
+}
+
+int uprobe_multi__attach_session(int prog_fd, const char *path, const uint64_t *offsets,
+				 const uint64_t *cookies, uint32_t cnt, pid_t pid)
+{
+	return link_create(prog_fd, TT_BPF_TRACE_UPROBE_SESSION, path, offsets, cookies, cnt, pid,
+			   false);
 }

@@ -12,10 +12,17 @@
 /* From the kernel UAPI (enum bpf_attach_type, Linux 6.6). */
 #define TT_BPF_TRACE_UPROBE_MULTI 48
 #define TT_BPF_F_UPROBE_MULTI_RETURN 1u
+/* Linux 6.13: one program run at entry and at return, sharing a cookie */
+#define TT_BPF_TRACE_UPROBE_SESSION 57
 
 /* Returns a link fd, or a negative errno. ret: attach at function returns.
  * pid > 0 limits the probes to that process. */
 int uprobe_multi__attach(int prog_fd, const char *path, const uint64_t *offsets,
 			 const uint64_t *cookies, uint32_t cnt, pid_t pid, bool ret);
+
+/* The same for a uprobe session program (loaded with expected attach type
+ * TT_BPF_TRACE_UPROBE_SESSION). */
+int uprobe_multi__attach_session(int prog_fd, const char *path, const uint64_t *offsets,
+				 const uint64_t *cookies, uint32_t cnt, pid_t pid);
 
 #endif

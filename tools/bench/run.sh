@@ -79,7 +79,7 @@ for fd in held:
     name = info.raw[64:80].split(b"\0")[0].decode()  # bpf_prog_info.name
     d = fdinfo(f"/proc/self/fdinfo/{fd}")
     for side in tot:
-        if side in name:
+        if side in name or "session" in name:  # a session program runs at both
             tot[side][0] += int(d["run_time_ns"])
             tot[side][1] += int(d["run_cnt"])
 if not tot["entry"][1] or not tot["exit"][1]:
@@ -87,7 +87,7 @@ if not tot["entry"][1] or not tot["exit"][1]:
 print("%.1f %.1f" % (tot["entry"][0] / tot["entry"][1], tot["exit"][0] / tot["exit"][1]))
 PY
 
-run_phase() { # $1: none|floor|ttatrace|sample1|bpftrace [$2: bpf] ; prints ns/call
+run_phase() { # $1: none|floor|least|session|ttatrace|sample1|bpftrace [$2: bpf] ; prints ns/call
 	# with $2 = bpf, also appends "entry_ns exit_ns" of the tracer's programs to $T/$1.bpf
 	local mode=$1 gate="$T/gate" tpid="" hpid=""
 	rm -f "$gate"
@@ -95,8 +95,8 @@ run_phase() { # $1: none|floor|ttatrace|sample1|bpftrace [$2: bpf] ; prints ns/c
 	local pid=$!
 	wait_grep "$T/err" waiting
 	case $mode in
-	floor)
-		"$BUILD/bench-floor" $pid "$TARGET" "$OFF" 2>"$T/aerr" &
+	floor | floor-multi | floor-session | least | session)
+		"$BUILD/bench-floor" $pid "$TARGET" "$OFF" $mode 2>"$T/aerr" &
 		tpid=$!
 		wait_grep "$T/aerr" attached ;;
 	ttatrace)
@@ -148,9 +148,28 @@ run_phase() { # $1: none|floor|ttatrace|sample1|bpftrace [$2: bpf] ; prints ns/c
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
-modes="none floor ttatrace sample1"
+# References: the floor (empty pair, perf-event links); the same empty pair through
+# uprobe_multi links, which ttatrace uses; an empty uprobe session (Linux 6.13+);
+# `least`, the least exact timing of every call with per-thread state (what spans
+# need); `session`, exact timing through a session, cheaper, but with no thread state
+# it cannot build spans
+modes="none floor floor-multi least ttatrace sample1"
+"$BUILD/bench-floor" $$ "$TARGET" "$OFF" floor-session 2>"$T/serr" &
+spid=$!
+while kill -0 $spid 2>/dev/null && ! grep -q attached "$T/serr"; do sleep 0.01; done
+if grep -q attached "$T/serr"; then
+	kill -INT $spid
+	modes="$modes floor-session session"
+else
+	cat "$T/serr"
+fi
+wait $spid || true
 command -v bpftrace >/dev/null && modes="$modes bpftrace"
-declare -A res
+declare -A res label=(
+	[none]="untraced" [floor]="empty uprobe+uretprobe" [floor-multi]="empty pair, uprobe_multi"
+	[floor-session]="empty uprobe session" [least]="least exact timing"
+	[session]="uprobe session timing" [ttatrace]="ttatrace (every span)"
+	[sample1]="ttatrace --sample 0.01" [bpftrace]="bpftrace entry/exit timing")
 # modes interleaved within each round: this VM's speed drifts by several percent
 # over a minute, which would otherwise land on whichever mode ran last
 for ((i = 0; i < REPS; i++)); do
@@ -158,16 +177,22 @@ for ((i = 0; i < REPS; i++)); do
 done
 for mode in $modes; do res[$mode]=$(median <"$T/$mode.txt"); done
 echo "calls per run: $CALLS, median of $REPS interleaved rounds, kernel $(uname -r)"
-printf "%-28s %10s ns/call\n" "untraced" "${res[none]}"
-printf "%-28s %10s ns/call\n" "empty uprobe+uretprobe" "${res[floor]}"
-printf "%-28s %10s ns/call\n" "ttatrace (every span)" "${res[ttatrace]}"
-printf "%-28s %10s ns/call\n" "ttatrace --sample 0.01" "${res[sample1]}"
-[ -n "${res[bpftrace]:-}" ] && printf "%-28s %10s ns/call\n" "bpftrace entry/exit timing" "${res[bpftrace]}"
+for mode in $modes; do printf "%-28s %10s ns/call\n" "${label[$mode]}" "${res[$mode]}"; done
 awk -v f="${res[floor]}" -v t="${res[ttatrace]}" -v u="${res[none]}" \
 	'BEGIN {printf "ratio ttatrace/floor: %.3f   (ttatrace adds %.0f ns/call over the floor, which adds %.0f)\n", t / f, t - f, f - u}'
 awk -v f="${res[floor]}" -v t="${res[sample1]}" 'BEGIN {printf "ratio ttatrace --sample 0.01/floor: %.3f\n", t / f}'
-[ -n "${res[bpftrace]:-}" ] && awk -v f="${res[floor]}" -v t="${res[bpftrace]}" \
-	'BEGIN {printf "ratio bpftrace/floor: %.3f (peer)\n", t / f}'
+for mode in floor-multi least floor-session session bpftrace; do
+	[ -n "${res[$mode]:-}" ] || continue
+	kind="reference"
+	[ $mode = bpftrace ] && kind="peer"
+	awk -v l="${label[$mode]}" -v k=$kind -v f="${res[floor]}" -v t="${res[$mode]}" \
+		'BEGIN {printf "ratio %s/floor: %.3f (%s)\n", l, t / f, k}'
+done
+# against the empty pair on ttatrace's own attach mechanism
+for mode in ttatrace sample1; do
+	awk -v l="${label[$mode]}" -v f="${res[floor-multi]}" -v t="${res[$mode]}" \
+		'BEGIN {printf "ratio %s/empty pair on uprobe_multi: %.3f\n", l, t / f}'
+done
 [ -z "${res[bpftrace]:-}" ] && echo "bpftrace not installed: no peer ratio (apt-get install bpftrace)"
 
 # BPF CPU time per call, from the kernel's own accounting (kernel.bpf_stats_enabled):
@@ -176,7 +201,7 @@ awk -v f="${res[floor]}" -v t="${res[sample1]}" 'BEGIN {printf "ratio ttatrace -
 # difference tt - floor is ttatrace's own work; added to the floor's wall time it
 # gives a ratio without the VM's wall-clock noise.
 if [ -n "$STATS_PREV" ] && echo 1 >"$STATS_CTL" 2>/dev/null; then
-	bmodes="floor ttatrace sample1"
+	bmodes="floor least ${res[session]:+session} ttatrace sample1"
 	for ((i = 0; i < REPS; i++)); do
 		for mode in $bmodes; do run_phase $mode bpf >/dev/null; done
 	done
@@ -188,18 +213,11 @@ if [ -n "$STATS_PREV" ] && echo 1 >"$STATS_CTL" 2>/dev/null; then
 	done
 	echo "BPF CPU time per call (bpf_stats, median of $REPS rounds; stats add ~50 ns to each program run):"
 	for mode in $bmodes; do
-		case $mode in
-		floor) label="empty uprobe+uretprobe" ;;
-		ttatrace) label="ttatrace (every span)" ;;
-		sample1) label="ttatrace --sample 0.01" ;;
-		esac
-		awk -v l="$label" -v e="${ben[$mode]}" -v x="${bex[$mode]}" -v fe="${ben[floor]}" -v fx="${bex[floor]}" \
+		awk -v l="${label[$mode]}" -v e="${ben[$mode]}" -v x="${bex[$mode]}" -v fe="${ben[floor]}" -v fx="${bex[floor]}" \
 			'BEGIN {printf "%-28s entry %6.1f + exit %6.1f = %6.1f ns/call (%+.1f over the floor)\n", l, e, x, e + x, e + x - fe - fx}'
 	done
-	for mode in ttatrace sample1; do
-		label="ttatrace/floor"
-		[ $mode = sample1 ] && label="ttatrace --sample 0.01/floor"
-		awk -v l="$label" -v f="${res[floor]}" -v d="$(awk -v a="${ben[$mode]}" -v b="${bex[$mode]}" \
+	for mode in least ${res[session]:+session} ttatrace sample1; do
+		awk -v l="${label[$mode]}/floor" -v f="${res[floor]}" -v d="$(awk -v a="${ben[$mode]}" -v b="${bex[$mode]}" \
 			-v c="${ben[floor]}" -v e="${bex[floor]}" 'BEGIN {print a + b - c - e}')" \
 			'BEGIN {printf "derived ratio %s: %.3f   ((floor wall + %.0f ns of BPF CPU) / floor wall)\n", l, (f + d) / f, d}'
 	done
