@@ -513,6 +513,31 @@ static __always_inline struct tt_caps *scratch_caps(void)
 	return bpf_map_lookup_elem(&cap_scratch, &zero);
 }
 
+/* Frames entered deeper in the stack than sp cannot be the caller's: longjmp (or an
+ * exception) left them without an exit. Drops them, or the new call would hang
+ * under a span that never ends, and returns the depth left. A frame at sp itself
+ * stays: a tail call's caller shares it. Global, so verified once (inlined, the loop
+ * made each entry program take 0.2 s to verify); called only when the top frame is
+ * stale. */
+__noinline int tt_prune(struct tt_stack *stk, __u64 sp)
+{
+	struct tt_kstats *st = stats();
+	__u32 d, i;
+
+	if (!stk)
+		return 0;
+	d = stk->depth;
+	for (i = 0; i < TT_MAX_DEPTH && d > 0 && d <= TT_MAX_DEPTH; i++) {
+		if (stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)].sp >= sp)
+			break;
+		d--;
+		if (st)
+			st->unwound++;
+	}
+	stk->depth = d;
+	return d;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -534,6 +559,9 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		return 0;
 	}
 	d = stk->depth;
+	if (d > 0 && d <= TT_MAX_DEPTH &&
+	    stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)].sp < PT_REGS_SP(ctx))
+		d = tt_prune(stk, PT_REGS_SP(ctx));
 	if (d >= max_depth || d >= TT_MAX_DEPTH) {
 		stk->overflow++;
 		if (st)
@@ -548,7 +576,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		if (top->probe_id == (__u32)cookie && top->sp == PT_REGS_SP(ctx))
 			return 0;
 	}
-	f = &stk->frames[d];
+	barrier_var(d); /* keeps the mask: the verifier loses the bound on d's spill */
+	f = &stk->frames[d & (TT_MAX_DEPTH - 1)];
 	f->span_id = new_span_id();
 	f->probe_id = (__u32)cookie;
 	f->cflags = (__u8)(cookie >> 32);
