@@ -49,7 +49,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURE_LIBS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%.so,$(filter tests/fixtures/lib%,$(FIXTURE_SRCS)))
-FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/lib%,$(FIXTURE_SRCS)))
+FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/lib%,$(FIXTURE_SRCS))) \
+	$(patsubst tests/fixtures/%.cc,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cc))
 
 TOOL_BINS := $(BUILD)/workflow-demo
 
@@ -165,6 +166,10 @@ $(BUILD)/fixtures/%.so: tests/fixtures/%.c | $(BUILD)/fixtures
 $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -Wall -pthread $< -o $@
+
+$(BUILD)/fixtures/%: tests/fixtures/%.cc | $(BUILD)/fixtures
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -g -O1 -Wall $< -o $@
 
 export TT_BUILD_DIR := $(BUILD)
 export BUILD

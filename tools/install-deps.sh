@@ -5,7 +5,7 @@
 set -euo pipefail
 
 PKGS=(
-	make gcc clang llvm pkg-config
+	make gcc g++ clang llvm pkg-config
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcmocka-dev libyaml-dev libdw-dev
 	libcurl4-openssl-dev libmicrohttpd-dev

@@ -49,6 +49,8 @@ struct attacher {
 	struct seen *seen;
 	char searched[1024];
 	size_t failed;
+	pid_t *cxx_warned; /* processes told about C++ exceptions */
+	size_t n_cxx_warned;
 };
 
 int probe_spec__parse(const char *text, struct probe_spec *spec, char *err, size_t errlen)
@@ -247,6 +249,7 @@ void attacher__free(struct attacher *a)
 		free(a->seen);
 		a->seen = n;
 	}
+	free(a->cxx_warned);
 	free(a);
 }
 
@@ -527,6 +530,60 @@ static bool seen_before(struct attacher *a, pid_t pid, uint64_t dev, uint64_t in
 	return false;
 }
 
+/* A C++ exception that meets a pending return probe ends the program: the kernel
+ * has replaced the return address with its trampoline, which the unwinder cannot
+ * step through. Nothing can fix the stack from outside on a locked-down kernel (no
+ * user memory writes from BPF), so the user is told once per process that maps a
+ * C++ runtime and has probes. */
+static void warn_cxx(struct attacher *a, pid_t pid, const char *runtime)
+{
+	pid_t *nw;
+	size_t i;
+
+	for (i = 0; i < a->n_cxx_warned; i++)
+		if (a->cxx_warned[i] == pid)
+			return;
+	nw = realloc(a->cxx_warned, (a->n_cxx_warned + 1) * sizeof(*nw));
+	if (nw) {
+		a->cxx_warned = nw;
+		a->cxx_warned[a->n_cxx_warned++] = pid;
+	}
+	fprintf(stderr,
+		"ttatrace: warning: pid %d uses a C++ runtime (%s): an exception thrown through a "
+		"traced function ends the program (the kernel's return probe hides the return address "
+		"from the unwinder); trace functions that no exception crosses\n",
+		pid, runtime);
+}
+
+static bool pid_has_probes(const struct attacher *a, pid_t pid)
+{
+	uint32_t i, n = probe_table__count(a->pt);
+
+	for (i = 0; i < n; i++) {
+		const struct tt_probe *p = probe_table__get(a->pt, i);
+
+		if (p && p->pid == pid)
+			return true;
+	}
+	return false;
+}
+
+static const char *cxx_runtime(const struct proc_module *mods, size_t n)
+{
+	static const char *const libs[] = { "libstdc++", "libc++abi", "libc++." };
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		const char *base = strrchr(mods[i].path, '/');
+
+		base = base ? base + 1 : mods[i].path;
+		for (j = 0; j < sizeof(libs) / sizeof(libs[0]); j++)
+			if (!strncmp(base, libs[j], strlen(libs[j])))
+				return base;
+	}
+	return NULL;
+}
+
 int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 {
 	struct proc_module *mods = NULL;
@@ -561,6 +618,8 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 		}
 		total += r;
 	}
+	if (total >= 0 && !a->dry_run && cxx_runtime(mods, n) && pid_has_probes(a, pid))
+		warn_cxx(a, pid, cxx_runtime(mods, n));
 	procmaps__free(mods, n);
 	return total;
 }

@@ -91,4 +91,15 @@ if tails != [2 * i for i in range(n)]:
     sys.exit("tail_outer return values")
 print(f"pairing: {len(spans)} spans in {len(traces)} traces, all linked as called")
 PY
+grep -q "C++ runtime" "$T/err" && fail "a C program was warned about C++ exceptions"
+
+# A C++ program: a return probe breaks an exception thrown through it (the kernel's
+# limit), so ttatrace says so, once, and traces it as usual
+CXX_PLAIN=${CXX_PLAIN:-$BUILD/fixtures/cxx_plain}
+[ -x "$CXX_PLAIN" ] || fail "$CXX_PLAIN not built"
+"$TTATRACE" --probe cxx_step --format jsonl -o "$T/cxx.jsonl" -- "$CXX_PLAIN" >"$T/cxx.out" 2>"$T/cxx.err" ||
+	{ cat "$T/cxx.err" >&2; fail "ttatrace failed on a C++ program"; }
+assert_eq "$(cat "$T/cxx.out")" "sum 34" "the C++ fixture's output"
+assert_eq "$(grep -c "warning: pid [0-9]* uses a C++ runtime (libstdc++" "$T/cxx.err")" 1 "C++ warnings"
+assert_eq "$(wc -l <"$T/cxx.jsonl")" 10 "cxx_step spans"
 echo PASS
