@@ -532,18 +532,23 @@ static bool seen_before(struct attacher *a, pid_t pid, uint64_t dev, uint64_t in
 
 /* A C++ exception that meets a pending return probe ends the program: the kernel
  * has replaced the return address with its trampoline, which the unwinder cannot
- * step through. Nothing can fix the stack from outside on a locked-down kernel (no
- * user memory writes from BPF), so the user is told once per process that maps a
- * C++ runtime and has probes. */
-static void warn_cxx(struct attacher *a, pid_t pid, const char *runtime)
+ * step through. Putting the addresses back needs bpf_probe_write_user, which a
+ * locked-down kernel refuses, so the user is told once per process that maps a C++
+ * runtime and has probes. */
+static bool cxx_warned(const struct attacher *a, pid_t pid)
 {
-	pid_t *nw;
 	size_t i;
 
 	for (i = 0; i < a->n_cxx_warned; i++)
 		if (a->cxx_warned[i] == pid)
-			return;
-	nw = realloc(a->cxx_warned, (a->n_cxx_warned + 1) * sizeof(*nw));
+			return true;
+	return false;
+}
+
+static void warn_cxx(struct attacher *a, pid_t pid, const char *runtime)
+{
+	pid_t *nw = realloc(a->cxx_warned, (a->n_cxx_warned + 1) * sizeof(*nw));
+
 	if (nw) {
 		a->cxx_warned = nw;
 		a->cxx_warned[a->n_cxx_warned++] = pid;
@@ -618,8 +623,12 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 		}
 		total += r;
 	}
-	if (total >= 0 && !a->dry_run && cxx_runtime(mods, n) && pid_has_probes(a, pid))
-		warn_cxx(a, pid, cxx_runtime(mods, n));
+	if (total >= 0 && !a->dry_run && !cxx_warned(a, pid)) {
+		const char *rt = cxx_runtime(mods, n);
+
+		if (rt && pid_has_probes(a, pid))
+			warn_cxx(a, pid, rt);
+	}
 	procmaps__free(mods, n);
 	return total;
 }
