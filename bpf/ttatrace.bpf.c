@@ -206,8 +206,9 @@ struct {
 	__type(value, struct tt_kstats);
 } kstats SEC(".maps");
 
-/* Per-probe counters and latency histogram, indexed by probe id (the first
- * TT_HIST_DEFAULT_PROBES probes). Per-CPU, so updates need no atomics. */
+/* Per-probe counters and latency histogram, indexed by probe id; userspace sizes
+ * it before load to the probes its dry run finds (within TT_HIST_BUDGET_BYTES).
+ * Per-CPU, so updates need no atomics. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TT_HIST_DEFAULT_PROBES);
@@ -753,22 +754,7 @@ static __always_inline int root_is_error(__u64 cookie, __u32 probe_id, struct tt
 			x = (__s64)((__u64)x << sh) >> sh;
 	}
 	v = cfg->err_value;
-	switch (cfg->err_op) {
-	case TT_ERR_LT:
-		return x < v;
-	case TT_ERR_LE:
-		return x <= v;
-	case TT_ERR_GT:
-		return x > v;
-	case TT_ERR_GE:
-		return x >= v;
-	case TT_ERR_EQ:
-		return x == v;
-	case TT_ERR_NE:
-		return x != v;
-	default:
-		return 0;
-	}
+	return tt_err_holds(cfg->err_op, x, v);
 }
 
 struct tail_flush_ctx {
@@ -1025,8 +1011,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	/* The exit belongs to the innermost open frame (of the same probe, where the
 	 * stack pointer alone is not enough) whose entry stack pointer fits this
 	 * return. Frames above it were abandoned (longjmp, exceptions): drop them
-	 * rather than mis-pair. */
-	/* from the top: almost always the first frame looked at */
+	 * rather than mis-pair. The walk starts at the top, almost always the frame. */
 	for (i = 0; i < TT_MAX_DEPTH; i++) {
 		int k = (int)d - 1 - i;
 

@@ -66,6 +66,28 @@ struct tt_cap_spec {
 /* Error rule operators, in the order of the catalogue's enum err_op. */
 enum tt_err_op { TT_ERR_NONE = 0, TT_ERR_LT, TT_ERR_LE, TT_ERR_GT, TT_ERR_GE, TT_ERR_EQ, TT_ERR_NE };
 
+/* Whether x op v holds for an error rule: one definition for the kernel's tail
+ * rules and userspace's span status, so the two cannot disagree. */
+static inline int tt_err_holds(__u32 op, __s64 x, __s64 v)
+{
+	switch (op) {
+	case TT_ERR_LT:
+		return x < v;
+	case TT_ERR_LE:
+		return x <= v;
+	case TT_ERR_GT:
+		return x > v;
+	case TT_ERR_GE:
+		return x >= v;
+	case TT_ERR_EQ:
+		return x == v;
+	case TT_ERR_NE:
+		return x != v;
+	default:
+		return 0;
+	}
+}
+
 /* Per-probe capture configuration (map probe_cfg, keyed by probe id). */
 struct tt_probe_cfg {
 	__u8 n_caps;

@@ -253,25 +253,12 @@ static int apply_captures(struct tt_trace *t, struct tt_span *s, const struct tt
 	return err ? -ENOMEM : 0;
 }
 
-static bool rule_holds(enum err_op op, int64_t x, int64_t v)
-{
-	switch (op) {
-	case ERR_LT:
-		return x < v;
-	case ERR_LE:
-		return x <= v;
-	case ERR_GT:
-		return x > v;
-	case ERR_GE:
-		return x >= v;
-	case ERR_EQ:
-		return x == v;
-	case ERR_NE:
-		return x != v;
-	default:
-		return false;
-	}
-}
+/* the catalogue's operators are the kernel's, one for one (tt_err_holds) */
+_Static_assert((int)ERR_NONE == (int)TT_ERR_NONE && (int)ERR_LT == (int)TT_ERR_LT &&
+		       (int)ERR_LE == (int)TT_ERR_LE && (int)ERR_GT == (int)TT_ERR_GT &&
+		       (int)ERR_GE == (int)TT_ERR_GE && (int)ERR_EQ == (int)TT_ERR_EQ &&
+		       (int)ERR_NE == (int)TT_ERR_NE,
+	       "enum err_op must follow enum tt_err_op");
 
 static const char *op_text(enum err_op op)
 {
@@ -301,7 +288,7 @@ static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct 
 			return 0;
 		x = nums[i];
 	}
-	if (!rule_holds(r->op, x, r->value)) {
+	if (!tt_err_holds((__u32)r->op, x, r->value)) {
 		s->status = TT_STATUS_UNSET;
 		return 0;
 	}

@@ -244,7 +244,7 @@ void sample_kernel__print_summary(FILE *f, const struct sample_kernel *k, const 
 		" kept for an error, %" PRIu64 " kept as slow; %" PRIu64 " dropped\n",
 		t.p, k->ctl ? " (overall, per root primitive budgets)" : "", t.roots, t.picked,
 		ss.traces_head, t.kept_error, t.kept_slow, t.dropped);
-	if (ks->tp_sampled || (uint64_t)ks->tp_unsampled)
+	if (ks->tp_sampled || ks->tp_unsampled)
 		fprintf(f,
 			"ttatrace: sampling: %" PRIu64 " roots followed a remote traceparent's sampled "
 			"flag (%" PRIu64 " set, %" PRIu64 " not)\n",
