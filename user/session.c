@@ -1,0 +1,1300 @@
+/* The tracing lifecycle shared by every mode: check the system, load the BPF
+ * skeleton, attach to the targets, drain the ring buffer until stopped, detach,
+ * summarise (see session.h). */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <libelf.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "assembler.h"
+#include "attach.h"
+#include "catalog.h"
+#include "cli.h"
+#include "elfsyms.h"
+#include "flamegraph_cmd.h"
+#include "flamegraph.h"
+#include "folded.h"
+#include "governor.h"
+#include "hist.h"
+#include "metrics.h"
+#include "otlp.h"
+#include "otlp_http.h"
+#include "otlp_json.h"
+#include "otlp_metrics.h"
+#include "outputs.h"
+#include "probes.h"
+#include "procmaps.h"
+#include "prom_http.h"
+#include "sample.h"
+#include "sample_kernel.h"
+#include "session.h"
+#include "needed_libs.h"
+#include "summary.h"
+#include "uprobe_multi.h"
+#include "ttatrace.skel.h"
+
+static volatile sig_atomic_t exiting;
+
+static void on_signal(int sig)
+{
+	exiting = sig;
+}
+
+void tt_die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("ttatrace: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int verbosity;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG && verbosity < 3)
+		return 0;
+	if (level == LIBBPF_INFO && verbosity < 2)
+		return 0;
+	if (level == LIBBPF_WARN && verbosity < 1)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static uint64_t now_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* --- targets --------------------------------------------------------------- */
+
+struct target {
+	pid_t pid;
+	bool launched;
+	bool alive;
+	unsigned long long starttime; /* /proc/PID/stat field 22: detects pid reuse */
+	char exe[PATH_MAX];
+	char *cmdline;
+	struct tt_process proc;
+};
+
+static unsigned long long proc_starttime(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long st = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* the command name may hold spaces and parentheses: fields follow the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	for (field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p)
+		st = strtoull(p + 1, NULL, 10);
+	return st;
+}
+
+static char *proc_cmdline(pid_t pid)
+{
+	char path[64], buf[4096];
+	ssize_t n, i;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return strdup("");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return strdup("");
+	for (i = 0; i < n - 1; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+static void target_fill(struct target *t)
+{
+	const char *base;
+
+	if (procmaps__exe_path(t->pid, t->exe, sizeof(t->exe)))
+		snprintf(t->exe, sizeof(t->exe), "?");
+	free(t->cmdline);
+	t->cmdline = proc_cmdline(t->pid);
+	t->starttime = proc_starttime(t->pid);
+	base = strrchr(t->exe, '/');
+	t->proc.pid = t->pid;
+	t->proc.exe_path = t->exe;
+	t->proc.exe_name = base ? base + 1 : t->exe;
+	t->proc.cmdline = t->cmdline;
+}
+
+static bool target_alive(struct target *t)
+{
+	int st;
+
+	if (!t->alive)
+		return false;
+	if (t->launched) {
+		pid_t r = waitpid(t->pid, &st, WNOHANG);
+
+		if (r == t->pid && (WIFEXITED(st) || WIFSIGNALED(st)))
+			t->alive = false;
+		return t->alive;
+	}
+	if (kill(t->pid, 0) && errno == ESRCH)
+		t->alive = false;
+	else if (proc_starttime(t->pid) != t->starttime)
+		t->alive = false; /* the pid now names another process */
+	return t->alive;
+}
+
+/* --- callbacks for the assembler ------------------------------------------- */
+
+struct launch {
+	pid_t pid;
+	int gate_w; /* write one byte: exec */
+	int err_r; /* reads errno if exec failed; EOF when exec succeeded */
+};
+
+struct session {
+	struct tt_opts o;
+	struct probe_spec specs[MAX_SPECS];
+	size_t n_specs;
+	struct catalog *cat;
+	struct target targets[MAX_PIDS + 1];
+	size_t n_targets;
+	struct ttatrace_bpf *skel;
+	bool multi; /* uprobe_multi links */
+	struct probe_table *pt;
+	struct attacher *att;
+	struct hist_reader *hreader;
+	struct metrics_source msrc;
+	struct bpf_link *fork_link;
+	struct bpf_link *stop_link;
+	struct launch launch;
+	int total; /* probes attached */
+	/* outputs */
+	FILE *out;
+	struct folded *folded;
+	struct flamegraph *svg;
+	struct otlp_config oc;
+	bool oc_ok;
+	struct tt_sink *sinks[8];
+	size_t n_sinks;
+	struct tt_sink *otlp_sink;
+	struct prom_server *prom;
+	struct otlp_metrics *om;
+	/* control */
+	struct governor *gov;
+	struct sampler *sampler; /* NULL: sampling off */
+	struct sample_kernel *sk;
+	struct sample_kernel_opts sko;
+	struct assembler *asmb;
+	struct ring_buffer *rb;
+	struct run_totals rt;
+};
+
+static const struct tt_probe *lookup_probe(void *ctx, uint32_t id)
+{
+	return probe_table__get(((struct session *)ctx)->pt, id);
+}
+
+static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
+{
+	struct session *s = ctx;
+	size_t i;
+
+	for (i = 0; i < s->n_targets; i++)
+		if ((uint32_t)s->targets[i].pid == pid)
+			return &s->targets[i].proc;
+	return NULL;
+}
+
+/* Self-metrics shared with the metrics thread: the main loop refreshes a copy. */
+static struct {
+	pthread_mutex_t lock;
+	struct self_stats s;
+} self_share = { PTHREAD_MUTEX_INITIALIZER, {} };
+
+static int read_self(void *ctx, struct self_stats *out)
+{
+	(void)ctx;
+	pthread_mutex_lock(&self_share.lock);
+	*out = self_share.s;
+	pthread_mutex_unlock(&self_share.lock);
+	return 0;
+}
+
+static void update_self(struct assembler *a, struct tt_sink *otlp, const struct sampling_totals *st,
+			uint64_t now_mono, uint64_t *last_records)
+{
+	struct assembler_stats as;
+	struct self_stats s = {};
+
+	if (st) {
+		s.have_sampling = true;
+		s.sampling_probability = st->p;
+		s.sampling_roots = st->roots;
+		s.sampled_head = st->picked;
+		s.kept_error = st->kept_error;
+		s.kept_slow = st->kept_slow;
+		s.dropped = st->dropped;
+		s.tail_held_spans = st->tail_held;
+		s.tail_overflow_traces = st->tail_overflow;
+	}
+
+	assembler__stats(a, &as);
+	s.records = as.records;
+	s.malformed = as.bad_records;
+	s.traces_complete = as.traces - as.traces_incomplete;
+	s.traces_incomplete = as.traces_incomplete;
+	s.pending_spans = assembler__pending_spans(a);
+	if (otlp) {
+		struct otlp_stats os = {};
+
+		otlp_http_sink__stats(otlp, &os);
+		s.have_export = true;
+		s.export_spans = os.spans_exported;
+		s.export_failures = os.failures;
+		s.export_dropped_queue = os.spans_dropped_queue_full;
+		s.export_dropped_retries = os.spans_dropped_retries;
+		s.export_dropped_rejected = os.spans_dropped_rejected + os.spans_dropped_shutdown;
+	}
+	pthread_mutex_lock(&self_share.lock);
+	/* lag: measured when this drain read something, else kept */
+	s.ringbuf_lag_s = self_share.s.ringbuf_lag_s;
+	if (as.records != *last_records && now_mono > as.newest_end_ns)
+		s.ringbuf_lag_s = (now_mono - as.newest_end_ns) / 1e9;
+	self_share.s = s;
+	pthread_mutex_unlock(&self_share.lock);
+	*last_records = as.records;
+}
+
+static int on_record(void *ctx, void *data, size_t size)
+{
+	struct session *s = ctx;
+
+	if (s->sampler)
+		sampler__on_record(s->sampler, data, size);
+	assembler__add(s->asmb, data, size);
+	return 0;
+}
+
+/* --- system checks ----------------------------------------------------------- */
+
+static int check_privileges(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = {};
+	uint64_t eff;
+
+	if (geteuid() == 0)
+		return 0;
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
+	/* CAP_BPF 39, CAP_PERFMON 38 (Linux 5.8+), or CAP_SYS_ADMIN 21 */
+	if ((eff & (1ULL << 21)) || ((eff & (1ULL << 39)) && (eff & (1ULL << 38))))
+		return 0;
+	tt_die_msg("not permitted: tracing needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE "
+		"(run with sudo)");
+	return -EPERM;
+}
+
+static int check_kernel(void)
+{
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		tt_die_msg("kernel lacks BTF: /sys/kernel/btf/vmlinux is missing (needs a kernel built "
+			"with CONFIG_DEBUG_INFO_BTF=y)");
+		return -ENOTSUP;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		tt_die_msg("kernel lacks uprobe support: no uprobe PMU in /sys/bus/event_source/devices "
+			"(needs CONFIG_UPROBE_EVENTS=y)");
+		return -ENOTSUP;
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit r;
+
+	/* two perf event fds per probe: broad globs need many */
+	if (!getrlimit(RLIMIT_NOFILE, &r) && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+}
+
+/* --- launch mode ------------------------------------------------------------- */
+
+/* Path of the program execvp would run, following one "#!" interpreter line. */
+static int resolve_program(const char *cmd, char *out, size_t len)
+{
+	char cand[PATH_MAX], line[PATH_MAX];
+	const char *path = getenv("PATH");
+	FILE *f;
+
+	if (strchr(cmd, '/')) {
+		if (!realpath(cmd, out))
+			return -errno;
+	} else {
+		const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+		bool found = false;
+
+		while (*p && !found) {
+			const char *e = strchr(p, ':');
+			size_t l = e ? (size_t)(e - p) : strlen(p);
+
+			snprintf(cand, sizeof(cand), "%.*s/%s", (int)l, l ? p : ".", cmd);
+			if (!access(cand, X_OK) && realpath(cand, out))
+				found = true;
+			p += l + (e ? 1 : 0);
+		}
+		if (!found)
+			return -ENOENT;
+	}
+	(void)len;
+	f = fopen(out, "re");
+	if (!f)
+		return -errno;
+	if (fgets(line, sizeof(line), f) && line[0] == '#' && line[1] == '!') {
+		char *s = line + 2, *e;
+
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strcspn(s, " \t\n");
+		*e = '\0';
+		if (!realpath(s, out)) {
+			fclose(f);
+			return -errno;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+/* File offset of the ELF entry point: where tt_launch_stop goes. */
+static int entry_offset(const char *path, uint64_t *off)
+{
+	Elf *e = NULL;
+	GElf_Ehdr eh;
+	size_t n, i;
+	int fd, err = -ENOEXEC;
+
+	elf_version(EV_CURRENT);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	if (!e || !gelf_getehdr(e, &eh) || elf_getphdrnum(e, &n))
+		goto cleanup;
+	for (i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(e, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (eh.e_entry >= ph.p_vaddr && eh.e_entry < ph.p_vaddr + ph.p_filesz) {
+			*off = eh.e_entry - ph.p_vaddr + ph.p_offset;
+			err = 0;
+			break;
+		}
+	}
+cleanup:
+	elf_end(e);
+	close(fd);
+	return err;
+}
+
+static int launch_prepare(char **argv, struct launch *l)
+{
+	int gate[2], errp[2];
+	pid_t pid;
+
+	if (pipe2(gate, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char c;
+		int e;
+
+		close(gate[1]);
+		close(errp[0]);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		if (read(gate[0], &c, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(errp[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(gate[0]);
+	close(errp[1]);
+	l->pid = pid;
+	l->gate_w = gate[1];
+	l->err_r = errp[0];
+	return 0;
+}
+
+/* Releases the child into exec; returns 0 once exec succeeded. */
+static int launch_go(struct launch *l)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (write(l->gate_w, "g", 1) != 1)
+		return -errno;
+	close(l->gate_w);
+	l->gate_w = -1;
+	n = read(l->err_r, &e, sizeof(e));
+	close(l->err_r);
+	l->err_r = -1;
+	if (n == sizeof(e)) {
+		waitpid(l->pid, NULL, 0);
+		return -e;
+	}
+	return 0;
+}
+
+/* --- main -------------------------------------------------------------------- */
+
+static FILE *open_output(const char *path)
+{
+	if (!path || !strcmp(path, "-"))
+		return stdout;
+	return fopen(path, "we");
+}
+
+/* Read-only settings, before load (and again if the first load fails). */
+static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
+			   const struct sample_kernel_opts *sko, uint32_t hist_probes)
+{
+	bpf_map__set_max_entries(skel->maps.hists, hist_probes);
+	skel->rodata->max_depth = o->max_depth;
+	skel->rodata->governor_on = o->max_rate > 0;
+	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
+	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+	sample_kernel__configure(skel, sko);
+}
+
+static void read_kstats(struct ttatrace_bpf *skel, struct tt_kstats *out)
+{
+	if (kstats__read(bpf_map__fd(skel->maps.kstats), out))
+		memset(out, 0, sizeof(*out));
+}
+
+static int validate_specs(struct probe_spec *specs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const char *b = specs[i].binary;
+
+		if (!b || !strchr(b, '/'))
+			continue;
+		if (access(b, F_OK)) {
+			tt_die_msg("binary %s: %s (from --probe '%s')", b, strerror(errno), specs[i].text);
+			return -ENOENT;
+		}
+		if (access(b, R_OK)) {
+			tt_die_msg("binary %s is unreadable: %s (from --probe '%s')", b, strerror(errno),
+				specs[i].text);
+			return -EACCES;
+		}
+		if (!elf_syms__is_elf_file(b)) {
+			tt_die_msg("binary %s is not an ELF file (from --probe '%s')", b, specs[i].text);
+			return -ENOEXEC;
+		}
+	}
+	return 0;
+}
+
+/* --- --list-probes ------------------------------------------------------------ */
+
+struct lib_walk {
+	struct attacher *a;
+	int total;
+	bool listing;
+};
+
+static int list_lib(void *ctx, const char *path)
+{
+	struct lib_walk *w = ctx;
+	char err[512];
+	int r = attacher__attach_file(w->a, 0, path, false, err, sizeof(err));
+
+	if (r > 0)
+		w->total += r;
+	else if (r < 0 && w->listing)
+		fprintf(stderr, "ttatrace: warning: %s\n", err);
+	return 0;
+}
+
+/* Prints what would be attached, through the attacher's dry run: the same matching
+ * as a real attach, nothing loaded. Returns the number listed. */
+static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o,
+		       bool listing)
+{
+	struct probe_table *pt = probe_table__new(); /* stays empty: dedup by offset only */
+	struct attacher *a = pt ? attacher__new(NULL, NULL, NULL, NULL, pt, specs, n_specs, 0) : NULL;
+	int total = 0, r = 0;
+	char err[512];
+	size_t i;
+
+	if (!a) {
+		probe_table__free(pt);
+		return -ENOMEM;
+	}
+	attacher__set_dry_run(a, f);
+	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
+	for (i = 0; i < o->n_pids && r >= 0; i++) {
+		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
+		if (r >= 0)
+			total += r;
+		else if (listing)
+			tt_die_msg("%s", err);
+	}
+	if (r >= 0 && o->cmd_argc) {
+		char exe[PATH_MAX];
+
+		r = resolve_program(o->cmd[0], exe, sizeof(exe));
+		if (r) {
+			if (listing)
+				tt_die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+		} else {
+			/* not started: the executable, and its libraries as its loader
+			 * resolves them (the loader in list mode, the program never run) */
+			struct lib_walk w = { .a = a, .listing = listing };
+			int n;
+
+			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
+			if (r < 0) {
+				if (listing)
+					tt_die_msg("%s", err);
+			} else {
+				total += r;
+				n = needed_libs__list(exe, list_lib, &w);
+				total += w.total;
+				if (listing)
+					fprintf(stderr,
+						"ttatrace: %s was not started: %s\n", o->cmd[0],
+						n >= 0 ? "libraries it would dlopen are not listed" :
+							 "its libraries are not listed (its loader is not a system file)");
+			}
+		}
+	}
+	attacher__free(a);
+	probe_table__free(pt);
+	for (i = 0; i < n_specs; i++)
+		specs[i].matched = 0; /* the real attach counts again */
+	return r < 0 ? r : total;
+}
+
+/* Histogram slots: every probe a dry run finds now (in launch mode, in the program
+ * and the libraries its loader will map), with room for libraries loaded later,
+ * within a memory budget since the histograms are per CPU. At least the default. */
+static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
+{
+	FILE *null = fopen("/dev/null", "w");
+	int n = null ? list_probes(null, specs, n_specs, o, false) : -1;
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t cap = TT_HIST_BUDGET_BYTES / (sizeof(struct tt_hist) * (uint64_t)(ncpu > 0 ? ncpu : 1));
+	uint64_t want = n < 0 ? TT_HIST_DEFAULT_PROBES : (uint64_t)n + (uint64_t)n / 4 + 64;
+
+	if (null)
+		fclose(null);
+	if (want > cap)
+		want = cap;
+	if (want < TT_HIST_DEFAULT_PROBES)
+		want = TT_HIST_DEFAULT_PROBES;
+	if (want > TT_GOV_PROBES)
+		want = TT_GOV_PROBES;
+	return (uint32_t)want;
+}
+
+
+/* --- the lifecycle ------------------------------------------------------------ */
+
+struct session *session__new(const struct tt_opts *o)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s) {
+		tt_die_msg("out of memory");
+		return NULL;
+	}
+	s->o = *o;
+	s->multi = true;
+	s->launch = (struct launch){ -1, -1, -1 };
+	verbosity = o->verbose;
+	libbpf_set_print(libbpf_print);
+	return s;
+}
+
+int session__prepare(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	char err[512] = "";
+	size_t i;
+
+	for (i = 0; i < o->n_specs; i++) {
+		if (probe_spec__parse(o->specs[i], &s->specs[i], err, sizeof(err))) {
+			tt_die_msg("%s", err);
+			return EXIT_USAGE;
+		}
+		s->n_specs++;
+	}
+	if (o->config) {
+		s->cat = catalog__load(o->config, err, sizeof(err));
+		if (!s->cat) {
+			tt_die_msg("%s", err);
+			return EXIT_USAGE;
+		}
+		/* every catalogue entry is also a probe spec */
+		for (i = 0; i < s->cat->n; i++) {
+			const struct cat_entry *ce = &s->cat->entries[i];
+			char text[1024];
+
+			if (s->n_specs == MAX_SPECS) {
+				tt_die_msg("%s: more than %d primitives", o->config, MAX_SPECS);
+				return EXIT_USAGE;
+			}
+			snprintf(text, sizeof(text), "%s%s%s", ce->binary ? ce->binary : "",
+				 ce->binary ? ":" : "", ce->glob);
+			if (probe_spec__parse(text, &s->specs[s->n_specs], err, sizeof(err))) {
+				tt_die_msg("%s:%d: %s", o->config, ce->line, err);
+				return EXIT_USAGE;
+			}
+			s->n_specs++;
+		}
+	}
+	if (validate_specs(s->specs, s->n_specs))
+		return EXIT_RUNTIME;
+	return 0;
+}
+
+int session__list_probes(struct session *s, FILE *f)
+{
+	/* a dry run: nothing is loaded or attached */
+	int r = list_probes(f, s->specs, s->n_specs, &s->o, true);
+
+	if (r >= 0)
+		fprintf(stderr, "ttatrace: %d functions would be probed\n", r);
+	s->o.quiet_summary = true;
+	return r < 0 ? EXIT_RUNTIME : 0;
+}
+
+int session__check(struct session *s)
+{
+	(void)s;
+	if (check_privileges() || check_kernel())
+		return EXIT_RUNTIME;
+	return 0;
+}
+
+/* Outputs that must be writable before anything is traced. */
+static int open_outputs(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+
+	s->out = open_output(o->output);
+	if (!s->out) {
+		tt_die_msg("cannot open output %s: %s", o->output, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (o->folded && !(s->folded = folded__new(o->folded, o->critical_path))) {
+		tt_die_msg("cannot open folded output %s: %s", o->folded, strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (o->svg) {
+		struct flamegraph_opts fo = { .unit = "ns", .title = "ttatrace" };
+		FILE *probe_f = fopen(o->svg, "ae");
+
+		/* fail before tracing if the SVG cannot be written */
+		if (!probe_f) {
+			tt_die_msg("cannot write flame graph %s: %s", o->svg, strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		fclose(probe_f);
+		s->svg = flamegraph__new(&fo);
+		if (!s->svg)
+			return EXIT_RUNTIME;
+	}
+	if (otlp_config__from_env(&s->oc, o->otlp)) {
+		tt_die_msg("OTLP settings: %s", s->oc.err);
+		return EXIT_USAGE;
+	}
+	s->oc_ok = true;
+	s->oc.verbose = o->verbose > 0;
+	if (s->oc.endpoint) {
+		char why[512];
+
+		if (otlp_http__probe(&s->oc, why, sizeof(why))) {
+			tt_die_msg("OTLP endpoint unreachable: %s (check --otlp or OTEL_EXPORTER_OTLP_ENDPOINT)",
+				   why);
+			return EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+/* The BPF object, with uprobe_multi (Linux 6.6+) if the kernel takes it. */
+static int load_bpf(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	uint32_t hist_probes = hist_slots(s->specs, s->n_specs, o);
+	int r;
+
+	s->skel = ttatrace_bpf__open();
+	if (!s->skel) {
+		tt_die_msg("opening the BPF object: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	s->sko.p = o->sample_p;
+	s->sko.target_rate = o->target_rate;
+	s->sko.rules.keep_errors = o->keep_errors != 0 && (o->keep_errors > 0 || o->sample_p < 1 ||
+							   o->target_rate > 0);
+	s->sko.rules.keep_slow_ns = (uint64_t)(o->keep_slow_s * 1e9);
+	s->sko.tail_stream = o->tail_stream;
+	s->sko.tail_bytes = o->tail_bytes;
+	s->sko.idle_ns = (uint64_t)(o->trace_timeout_s * 1e9);
+	configure_skel(s->skel, o, &s->sko, hist_probes);
+	/* uprobe_multi (Linux 6.6+): try it, and load without it if the kernel refuses */
+	bpf_program__set_expected_attach_type(s->skel->progs.tt_entry_multi,
+					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(s->skel->progs.tt_exit_multi,
+					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
+	r = ttatrace_bpf__load(s->skel);
+	if (r) {
+		ttatrace_bpf__destroy(s->skel);
+		s->skel = ttatrace_bpf__open();
+		if (!s->skel) {
+			tt_die_msg("opening the BPF object: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		configure_skel(s->skel, o, &s->sko, hist_probes);
+		bpf_program__set_autoload(s->skel->progs.tt_entry_multi, false);
+		bpf_program__set_autoload(s->skel->progs.tt_exit_multi, false);
+		s->multi = false;
+		r = ttatrace_bpf__load(s->skel);
+	}
+	if (r) {
+		tt_die_msg("loading the BPF programs failed: %s (is this kernel 5.15+ with BTF and task "
+			   "storage? -vvv shows the verifier log)",
+			   strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+int session__load(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	struct ttatrace_bpf *skel;
+	bool sampling;
+	int rc;
+
+	raise_fd_limit();
+	rc = open_outputs(s);
+	if (rc)
+		return rc;
+	rc = load_bpf(s);
+	if (rc)
+		return rc;
+	skel = s->skel;
+	sampling = o->sample_p < 1 || o->target_rate > 0 || o->keep_errors > 0 || o->keep_slow_s > 0;
+	if (sampling) {
+		s->sk = sample_kernel__new(skel, &s->sko);
+		if (!s->sk) {
+			tt_die_msg("setting up sampling: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		s->sampler = sampler__new(sample_kernel__probability(s->sk), &s->sko.rules);
+		if (!s->sampler)
+			return EXIT_RUNTIME;
+	}
+
+	s->pt = probe_table__new();
+	if (!s->pt)
+		return EXIT_RUNTIME;
+	s->hreader = hist_reader__new(skel);
+	if (!s->hreader)
+		return EXIT_RUNTIME;
+	hist_reader__source(s->hreader, &s->msrc);
+	s->msrc.read_self = read_self;
+	s->att = attacher__new(skel->progs.tt_entry, skel->progs.tt_exit,
+			       s->multi ? skel->progs.tt_entry_multi : NULL,
+			       s->multi ? skel->progs.tt_exit_multi : NULL, s->pt, s->specs, s->n_specs,
+			       o->verbose);
+	if (!s->att)
+		return EXIT_RUNTIME;
+	if (s->cat)
+		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
+	/* threads created inside a span continue its trace */
+	s->fork_link = bpf_program__attach(skel->progs.tt_fork);
+	if (!s->fork_link && o->verbose)
+		fprintf(stderr, "ttatrace: warning: no fork tracepoint (%s): threads started inside a "
+				"span begin their own traces\n", strerror(errno));
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void nothing_matched(struct session *s, const char *what)
+{
+	tt_die_msg("nothing matched: no function of %s matches %s%s (searched: %s)", what,
+		   s->specs[0].text, s->n_specs > 1 ? " or the other probe specs" : "",
+		   attacher__searched(s->att));
+}
+
+int session__attach_pids(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	char err[512] = "";
+	size_t i;
+	int r;
+
+	for (i = 0; i < o->n_pids; i++) {
+		if (kill(o->pids[i], 0) && errno == ESRCH) {
+			tt_die_msg("no such process: %d (check the PID with ps)", o->pids[i]);
+			return EXIT_RUNTIME;
+		}
+	}
+	for (i = 0; i < o->n_pids; i++) {
+		struct target *t = &s->targets[s->n_targets++];
+
+		t->pid = o->pids[i];
+		t->alive = true;
+		target_fill(t);
+		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
+		if (r < 0) {
+			tt_die_msg("%s", err);
+			return EXIT_RUNTIME;
+		}
+		if (!r && o->verbose)
+			fprintf(stderr, "ttatrace: pid %d: nothing matched in %s\n", t->pid,
+				attacher__searched(s->att));
+		s->total += r;
+		if (!s->total && i + 1 == o->n_pids && !o->cmd_argc) {
+			char what[32];
+
+			snprintf(what, sizeof(what), "pid %d", t->pid);
+			nothing_matched(s, what);
+			return EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+int session__launch(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	struct launch *launch = &s->launch;
+	char exe[PATH_MAX], err[512] = "";
+	uint64_t eoff = 0;
+	struct target *t;
+	int st, r;
+	LIBBPF_OPTS(bpf_uprobe_opts, uo);
+
+	r = resolve_program(o->cmd[0], exe, sizeof(exe));
+	if (r) {
+		tt_die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	r = launch_prepare(o->cmd, launch);
+	if (r) {
+		tt_die_msg("cannot start '%s': %s", o->cmd[0], strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	t = &s->targets[s->n_targets++];
+	t->pid = launch->pid;
+	t->launched = true;
+	t->alive = true;
+	/* the executable's own functions: attached before exec so the first call is seen */
+	r = attacher__attach_file(s->att, launch->pid, exe, true, err, sizeof(err));
+	if (r < 0) {
+		tt_die_msg("%s", err);
+		return EXIT_RUNTIME;
+	}
+	s->total += r;
+	r = entry_offset(exe, &eoff);
+	if (!r) {
+		s->stop_link = bpf_program__attach_uprobe_opts(s->skel->progs.tt_launch_stop,
+							       launch->pid, exe, eoff, &uo);
+		if (!s->stop_link)
+			r = -errno;
+	}
+	if (r && o->verbose)
+		fprintf(stderr, "ttatrace: warning: no stop at the entry of %s (%s): libraries "
+				"are attached once mapped\n", exe, strerror(-r));
+	r = launch_go(launch);
+	if (r) {
+		tt_die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+		t->alive = false;
+		return EXIT_RUNTIME;
+	}
+	if (s->stop_link) {
+		/* the child stops itself at its entry point: libraries are mapped */
+		if (waitpid(launch->pid, &st, WUNTRACED) == launch->pid && WIFSTOPPED(st)) {
+			bpf_link__destroy(s->stop_link);
+			s->stop_link = NULL;
+			target_fill(t);
+			r = attacher__scan_pid(s->att, launch->pid, err, sizeof(err));
+			if (r < 0) {
+				tt_die_msg("%s", err);
+				kill(launch->pid, SIGKILL);
+				return EXIT_RUNTIME;
+			}
+			s->total += r;
+			kill(launch->pid, SIGCONT);
+		} else {
+			t->alive = false;
+		}
+	}
+	if (!s->total) {
+		char what[PATH_MAX + 32];
+
+		snprintf(what, sizeof(what), "'%s' or its libraries", o->cmd[0]);
+		nothing_matched(s, what);
+		if (t->alive)
+			kill(launch->pid, SIGKILL);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* The bounded service label for metrics: never a pid. */
+static const char *service_label(struct session *s)
+{
+	const char *service = s->oc.service_name;
+
+	if (!service && s->n_targets && s->targets[0].exe[0]) {
+		service = strrchr(s->targets[0].exe, '/');
+		service = service ? service + 1 : s->targets[0].exe;
+	}
+	return service ? service : "unknown";
+}
+
+static void kill_launched(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_targets; i++)
+		if (s->targets[i].launched && s->targets[i].alive)
+			kill(s->targets[i].pid, SIGKILL);
+}
+
+int session__start(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	struct assembler_opts ao = {};
+	char err[512] = "";
+	size_t i;
+
+	for (i = 0; i < s->n_specs; i++)
+		if (!s->specs[i].matched)
+			fprintf(stderr, "ttatrace: warning: --probe '%s' matched nothing yet\n",
+				s->specs[i].text);
+	hist_reader__sync(s->hreader, s->pt);
+	if (o->metrics_addr) {
+		s->prom = prom_server__start(o->metrics_addr, &s->msrc, service_label(s), err,
+					     sizeof(err));
+		if (!s->prom) {
+			tt_die_msg("--metrics-addr: %s (give a free HOST:PORT, e.g. 127.0.0.1:9464)", err);
+			kill_launched(s);
+			return EXIT_RUNTIME;
+		}
+		if (o->verbose)
+			fprintf(stderr, "ttatrace: metrics on http://%s/metrics\n", o->metrics_addr);
+	}
+	if (s->oc.endpoint) {
+		/* the kernel's histograms and counters go out as OTLP metrics too */
+		s->om = otlp_metrics__start(&s->oc, &s->msrc, service_label(s), 0);
+		if (!s->om && o->verbose)
+			fprintf(stderr, "ttatrace: warning: no OTLP metrics export: %s\n", strerror(errno));
+	}
+	if (o->max_rate > 0) {
+		struct ttatrace_bpf *skel = s->skel;
+
+		s->gov = governor__new(o->max_rate, o->max_rate_hard, bpf_map__fd(skel->maps.hits),
+				       bpf_map__fd(skel->maps.muted),
+				       bpf_program__fd(s->multi ? skel->progs.tt_entry_multi : skel->progs.tt_entry),
+				       bpf_program__fd(s->multi ? skel->progs.tt_exit_multi : skel->progs.tt_exit));
+		if (!s->gov) {
+			tt_die_msg("starting the probe governor: %s", strerror(errno));
+			return EXIT_RUNTIME;
+		}
+		governor__tick(s->gov, s->pt, now_mono_ns(), stderr);
+	}
+	fprintf(stderr, "ttatrace: %d probes attached to %zu process%s; Ctrl-C to stop\n", s->total,
+		s->n_targets, s->n_targets == 1 ? "" : "es");
+
+	if (o->format == FORMAT_TREE)
+		s->sinks[s->n_sinks++] = tree_sink__new(s->out);
+	else if (o->format == FORMAT_JSONL)
+		s->sinks[s->n_sinks++] = jsonl_sink__new(s->out);
+	else if (o->format == FORMAT_OTLP_JSON)
+		s->sinks[s->n_sinks++] = otlp_json_sink__new(s->out, &s->oc);
+	if (s->oc.endpoint)
+		s->sinks[s->n_sinks++] = s->otlp_sink = otlp_http_sink__new(&s->oc);
+	if (s->svg)
+		s->sinks[s->n_sinks++] = flamegraph_sink__new(s->svg, o->critical_path);
+	if (s->folded)
+		s->sinks[s->n_sinks++] = folded_sink__new(s->folded);
+	s->sinks[s->n_sinks++] = summary_sink__new(s->pt);
+	for (i = 0; i < s->n_sinks; i++)
+		if (!s->sinks[i])
+			return EXIT_RUNTIME;
+	ao.probe = lookup_probe;
+	ao.process = lookup_process;
+	ao.ctx = s;
+	ao.sinks = s->sinks;
+	ao.n_sinks = s->n_sinks;
+	if (s->sampler) {
+		/* the tail rules decide before any output sees a trace */
+		ao.filter = sampler__filter;
+		ao.filter_ctx = s->sampler;
+	}
+	ao.idle_timeout_ns = (uint64_t)(o->trace_timeout_s * 1e9);
+	ao.max_pending_spans = 4u << 20;
+	ao.annotate = s->cat != NULL;
+	s->asmb = assembler__new(&ao);
+	if (!s->asmb)
+		return EXIT_RUNTIME;
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
+	if (!s->rb) {
+		tt_die_msg("creating the ring buffer reader: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* Libraries loaded since the last look (dlopen). */
+static void rescan_targets(struct session *s)
+{
+	char err[512];
+	size_t i;
+	int r;
+
+	for (i = 0; i < s->n_targets; i++) {
+		if (!s->targets[i].alive)
+			continue;
+		r = attacher__scan_pid(s->att, s->targets[i].pid, err, sizeof(err));
+		if (r > 0 && s->o.verbose)
+			fprintf(stderr, "ttatrace: pid %d: %d new probes\n", s->targets[i].pid, r);
+		if (r > 0)
+			hist_reader__sync(s->hreader, s->pt);
+	}
+}
+
+int session__run(struct session *s)
+{
+	const struct tt_opts *o = &s->o;
+	uint64_t t_start, t_last_scan, t_last_clock, t_last_ctl = 0, self_records = 0;
+	struct tt_kstats ks;
+	size_t i;
+	int r;
+
+	t_start = t_last_scan = t_last_clock = now_mono_ns();
+	while (!exiting) {
+		uint64_t now;
+		bool any = false;
+
+		r = ring_buffer__poll(s->rb, o->drain_ms);
+		if (r < 0 && r != -EINTR) {
+			tt_die_msg("reading the ring buffer: %s", strerror(-r));
+			break;
+		}
+		/* the kernel wakes us only past a fill level: drain what is there */
+		ring_buffer__consume(s->rb);
+		now = now_mono_ns();
+		if (s->sk) {
+			struct sampling_totals stt;
+
+			read_kstats(s->skel, &ks);
+			sample_kernel__totals(s->sk, s->sampler, &ks, &stt);
+			update_self(s->asmb, s->otlp_sink, &stt, now, &self_records);
+		} else {
+			update_self(s->asmb, s->otlp_sink, NULL, now, &self_records);
+		}
+		if (s->gov)
+			governor__tick(s->gov, s->pt, now, stderr); /* acts every 0.5 s at most */
+		assembler__expire(s->asmb, now);
+		for (i = 0; i < s->n_targets; i++)
+			any |= target_alive(&s->targets[i]);
+		if (!any) {
+			if (o->verbose)
+				fprintf(stderr, "ttatrace: every target has exited\n");
+			break;
+		}
+		if (o->duration_s > 0 && now - t_start >= (uint64_t)(o->duration_s * 1e9))
+			break;
+		if (now - t_last_scan > 1000000000ULL) {
+			rescan_targets(s);
+			t_last_scan = now;
+		}
+		if (s->sk && now - t_last_ctl >= 1000000000ULL) {
+			sample_kernel__tick(s->sk, now, probe_table__count(s->pt));
+			sampler__set_probability(s->sampler, sample_kernel__probability(s->sk));
+			t_last_ctl = now;
+		}
+		if (now - t_last_clock > 10000000000ULL) {
+			assembler__set_clock(s->asmb, tt_mono_to_wall_offset());
+			t_last_clock = now;
+		}
+	}
+
+	/* detach first (entries, then exits), then take what is left in the ring */
+	probe_table__detach_all(s->pt);
+	ring_buffer__consume(s->rb);
+	/* traces whose root is still open keep their held spans: count them */
+	sample_kernel__drain(s->sk);
+	assembler__flush(s->asmb);
+	s->rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
+	return 0;
+}
+
+static void print_summary(struct session *s, const struct tt_kstats *ks,
+			  const struct assembler_stats *as)
+{
+	struct run_totals *rt = &s->rt;
+
+	rt->probes_attached = probe_table__count(s->pt) - attacher__failed(s->att);
+	rt->probes_failed = attacher__failed(s->att);
+	rt->sink_spans_printed = s->o.format == FORMAT_NONE ? 0 : as->spans;
+	rt->hist = s->hreader ? &s->msrc : NULL;
+	summary__print(stderr, s->pt, ks, as, rt);
+	if (s->gov) {
+		struct governor_stats gs;
+
+		governor__stats(s->gov, &gs);
+		fprintf(stderr, "ttatrace: governor: %llu probes muted (spans stopped: %llu), "
+				"%llu detached\n",
+			(unsigned long long)gs.muted, (unsigned long long)ks->spans_muted,
+			(unsigned long long)gs.detached);
+	}
+	sample_kernel__print_summary(stderr, s->sk, s->sampler, ks);
+}
+
+int session__close(struct session *s, int rc)
+{
+	const struct tt_opts *o;
+	struct assembler_stats as = {};
+	struct tt_kstats ks = {};
+	size_t i;
+
+	if (!s)
+		return rc;
+	o = &s->o;
+	/* before anything it reads (the maps, the reader) goes away */
+	prom_server__stop(s->prom);
+	otlp_metrics__stop(s->om); /* a last export with the final counts */
+	if (s->skel)
+		read_kstats(s->skel, &ks);
+	if (s->asmb)
+		assembler__stats(s->asmb, &as);
+	if (s->otlp_sink) {
+		struct otlp_stats os = {};
+
+		otlp_http_sink__shutdown(s->otlp_sink);
+		otlp_http_sink__stats(s->otlp_sink, &os);
+		if (!o->quiet_summary)
+			fprintf(stderr,
+				"ttatrace: otlp: %" PRIu64 " spans exported in %" PRIu64 " requests (%" PRIu64
+				" retries); dropped: queue full %" PRIu64 ", retries exhausted %" PRIu64
+				", rejected %" PRIu64 ", unsent at exit %" PRIu64 "\n",
+				os.spans_exported, os.requests, os.retries, os.spans_dropped_queue_full,
+				os.spans_dropped_retries, os.spans_dropped_rejected, os.spans_dropped_shutdown);
+	}
+	for (i = 0; i < s->n_sinks; i++)
+		tt_sink__close(s->sinks[i]);
+	if (s->svg) {
+		int e = rc == 0 ? flamegraph__write_svg_file(s->svg, o->svg) : 0;
+
+		if (e) {
+			tt_die_msg("writing flame graph to %s failed: %s", o->svg, strerror(-e));
+			rc = EXIT_RUNTIME;
+		}
+		flamegraph__free(s->svg);
+	}
+	if (s->oc_ok)
+		otlp_config__cleanup(&s->oc);
+	if (s->folded && folded__close(s->folded)) {
+		tt_die_msg("writing folded stacks to %s failed", o->folded);
+		rc = EXIT_RUNTIME;
+	}
+	if (rc == 0 && !o->quiet_summary && s->pt)
+		print_summary(s, &ks, &as);
+	if (s->launch.gate_w >= 0) {
+		/* never released: the child must not run untraced */
+		kill(s->launch.pid, SIGKILL);
+		waitpid(s->launch.pid, NULL, 0);
+	}
+	if (s->out && s->out != stdout)
+		fclose(s->out);
+	else if (s->out)
+		fflush(s->out);
+	bpf_link__destroy(s->stop_link);
+	bpf_link__destroy(s->fork_link);
+	ring_buffer__free(s->rb);
+	assembler__free(s->asmb);
+	sampler__free(s->sampler);
+	sample_kernel__free(s->sk);
+	attacher__free(s->att);
+	probe_table__free(s->pt);
+	hist_reader__free(s->hreader);
+	governor__free(s->gov);
+	ttatrace_bpf__destroy(s->skel);
+	for (i = 0; i < s->n_specs; i++)
+		probe_spec__clear(&s->specs[i]);
+	catalog__free(s->cat);
+	for (i = 0; i < s->n_targets; i++)
+		free(s->targets[i].cmdline);
+	free(s);
+	return rc;
+}
