@@ -64,7 +64,7 @@ $(BUILD) $(BUILD)/user $(BUILD)/asan $(BUILD)/tests $(BUILD)/fixtures:
 	$(Q)mkdir -p $@
 
 # --- BPF: CO-RE object -> skeleton -------------------------------------------------
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/ttatrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.bpf.h) include/ttatrace.h vmlinux/$(ARCH)/vmlinux.h | $(BUILD)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) \
 		-c $< -o $@.tmp

@@ -1127,16 +1127,22 @@ full:
 	return 0;
 }
 
+#include "follow.bpf.h"
+
 /* Attached one probe at a time through perf events (any kernel with uprobes). */
 SEC("uprobe")
 int BPF_KPROBE(tt_entry)
 {
+	if (!tt_current_traced())
+		return 0;
 	return on_entry(ctx);
 }
 
 SEC("uretprobe")
 int BPF_KRETPROBE(tt_exit, long ret)
 {
+	if (!tt_current_traced())
+		return 0;
 	return on_exit(ctx, ret);
 }
 
@@ -1145,12 +1151,16 @@ int BPF_KRETPROBE(tt_exit, long ret)
 SEC("uprobe")
 int BPF_KPROBE(tt_entry_multi)
 {
+	if (!tt_current_traced())
+		return 0;
 	return on_entry(ctx);
 }
 
 SEC("uprobe")
 int BPF_KPROBE(tt_exit_multi)
 {
+	if (!tt_current_traced())
+		return 0;
 	return on_exit(ctx, PT_REGS_RC(ctx));
 }
 

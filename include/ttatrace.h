@@ -289,4 +289,46 @@ static inline __u32 tt_hist_bucket(__u64 ns)
 	       (__u32)((ns >> (m - TT_HIST_SUB_BITS)) & (TT_HIST_SUB - 1));
 }
 
+/* --- Process following (fork, exec, exit) ----------------------------------
+ * traced_tgids holds every process being traced: -p targets, the launched
+ * command, and (unless --no-follow-forks) the processes they fork, added in the
+ * kernel at fork so a child is traced from its first instruction by the links
+ * that have no pid filter (one per executable file). Lifecycle events go to
+ * userspace through their own ring buffer, proc_events. */
+#define TT_MAX_TRACED_PROCS 65536
+
+enum tt_proc_ev_type {
+	TT_PROC_FORK = 1, /* pid forked by ppid, now traced */
+	TT_PROC_EXEC_SAME = 2, /* a followed child exec'd its program again: still traced */
+	TT_PROC_EXEC_OTHER = 3, /* a followed child exec'd another program: no longer traced */
+	TT_PROC_EXIT = 4, /* a traced process ended (its last thread) */
+	TT_PROC_LOST = 5, /* pid forked by a traced ppid, not followed: traced_tgids full */
+};
+
+#define TT_TRACED_ROOT 1 /* a -p or launched target: traced whatever it execs */
+
+/* traced_tgids value */
+struct tt_traced {
+	__u32 parent; /* the tgid it was forked from; itself for a root */
+	__u32 flags; /* TT_TRACED_* */
+	__u64 exe_dev; /* its program's file (kernel dev_t: major << 20 | minor) */
+	__u64 exe_ino; /* children inherit both; exec of another file ends following */
+};
+
+struct tt_proc_event {
+	__u32 type; /* enum tt_proc_ev_type */
+	__u32 pid;
+	__u32 ppid;
+	__u32 pad;
+	__u64 ts_ns; /* bpf_ktime_get_ns() */
+};
+
+/* per-CPU counters of the follower (array index 0) */
+struct tt_follow_stats {
+	__u64 foreign_hits; /* probe hits by processes not traced (shared links): filtered */
+	__u64 forks; /* children added to traced_tgids */
+	__u64 lost; /* children not followed: traced_tgids full */
+	__u64 ev_lost; /* lifecycle events the ring buffer had no room for */
+};
+
 #endif /* TTATRACE_H */

@@ -50,6 +50,7 @@ struct attacher {
 	char searched[1024];
 	size_t failed;
 	pid_t *cxx_warned; /* processes told about C++ exceptions */
+	bool shared_main; /* executables: links without a pid filter, one per file */
 	size_t n_cxx_warned;
 };
 
@@ -319,11 +320,14 @@ static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *ope
 
 	uo.bpf_cookie = p->id | p->cookie_flags;
 	uo.retprobe = true;
-	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid, open_path, p->offset, &uo);
+	/* pid 0 in the probe table: a shared link, every process (-1 to perf) */
+	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid ? p->pid : -1, open_path, p->offset,
+						  &uo);
 	if (!p->exit)
 		return -errno;
 	uo.retprobe = false;
-	p->entry = bpf_program__attach_uprobe_opts(a->entry, p->pid, open_path, p->offset, &uo);
+	p->entry = bpf_program__attach_uprobe_opts(a->entry, p->pid ? p->pid : -1, open_path,
+						   p->offset, &uo);
 	if (!p->entry) {
 		err = -errno;
 		bpf_link__destroy(p->exit);
@@ -461,12 +465,13 @@ cleanup:
 static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, const char *open_path,
 			bool is_main, char *err, size_t errlen)
 {
-	struct match_ctx m = { .a = a, .pid = pid, .map_path = map_path };
+	/* a shared executable: one link set for every process running the file, the
+	 * kernel's traced_tgids saying whose calls count (forked children included) */
+	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path };
 	struct sym_cache_ent *ce = NULL;
 	int total = 0;
 	size_t i;
 
-	(void)is_main;
 	for (i = 0; i < a->n_specs; i++) {
 		struct probe_spec *s = &a->specs[i];
 		int r;
@@ -567,7 +572,7 @@ static bool pid_has_probes(const struct attacher *a, pid_t pid)
 	for (i = 0; i < n; i++) {
 		const struct tt_probe *p = probe_table__get(a->pt, i);
 
-		if (p && p->pid == pid)
+		if (p && (p->pid == pid || !p->pid))
 			return true;
 	}
 	return false;
@@ -638,6 +643,11 @@ int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool 
 {
 	snprintf(a->searched, sizeof(a->searched), "%s", path);
 	return attach_specs(a, pid, path, path, is_main, err, errlen);
+}
+
+void attacher__set_shared_main(struct attacher *a, bool on)
+{
+	a->shared_main = on;
 }
 
 void attacher__forget_pid(struct attacher *a, pid_t pid)

@@ -53,6 +53,11 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen);
  * executable. Same returns as attacher__scan_pid. */
 int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool is_main,
 			  char *err, size_t errlen);
+/* on: a process's executable gets links without a pid filter, one set per file
+ * (probe table pid 0), shared by every process running it; the BPF side counts
+ * only the processes in traced_tgids. Needed to follow forks from their first
+ * call. off (default): every link is limited to its process. */
+void attacher__set_shared_main(struct attacher *a, bool on);
 /* Forgets what was scanned for pid (it exited). */
 void attacher__forget_pid(struct attacher *a, pid_t pid);
 /* Human list of the files searched for pid at the last scan ("workflow-demo, libc.so.6"). */

@@ -69,6 +69,7 @@ enum {
 	OPT_LIST_PROBES,
 	OPT_MAX_RATE,
 	OPT_MAX_RATE_HARD,
+	OPT_NO_FOLLOW_FORKS,
 };
 
 static const struct argp_option options[] = {
@@ -78,6 +79,10 @@ static const struct argp_option options[] = {
 	{ "config", OPT_CONFIG, "FILE", 0,
 	  "Primitive catalogue (YAML): kinds, names, captures, error rules, context keys, "
 	  "SLOs; its globs are traced too (see tools/catalog.md)",
+	  1 },
+	{ "no-follow-forks", OPT_NO_FOLLOW_FORKS, NULL, 0,
+	  "Trace only the given processes, not the ones they fork (by default a forked "
+	  "child, and one that execs the same program, is traced from its first call)",
 	  1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "format", OPT_FORMAT, "FMT", 0,
@@ -292,6 +297,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CRITICAL:
 		o->critical_path = true;
+		break;
+	case OPT_NO_FOLLOW_FORKS:
+		o->no_follow_forks = true;
 		break;
 	case OPT_NO_SUMMARY:
 		o->quiet_summary = true;

@@ -47,6 +47,7 @@ struct tt_opts {
 	double max_rate; /* --max-rate-per-probe: calls/s before a probe's spans stop; 0: off */
 	double max_rate_hard; /* --max-rate-hard: calls/s before a probe is detached */
 	bool list_probes; /* print what would be attached and exit */
+	bool no_follow_forks; /* --no-follow-forks: forked children are not traced */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };

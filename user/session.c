@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +100,8 @@ struct target {
 	char exe[PATH_MAX];
 	char *cmdline;
 	struct tt_process proc;
+	pid_t ppid; /* a followed child: the traced process that forked it; 0 for a root */
+	uint64_t gone_ns; /* a child no longer followed: when (freed a trace timeout later) */
 };
 
 static unsigned long long proc_starttime(pid_t pid)
@@ -198,8 +201,18 @@ struct session {
 	struct probe_spec specs[MAX_SPECS];
 	size_t n_specs;
 	struct catalog *cat;
-	struct target targets[MAX_PIDS + 1];
-	size_t n_targets;
+	struct target **targets; /* roots (-p, launched) first, then followed children */
+	size_t n_targets, cap_targets;
+	bool follow; /* forked children are traced */
+	struct bpf_link *follow_links[3]; /* fork, exec, exit tracepoints */
+	struct follow_totals {
+		uint64_t followed; /* children traced */
+		uint64_t exec_same; /* exec's of the same program by a traced child */
+		uint64_t exec_other; /* children that exec'd another program: no longer traced */
+		uint64_t lost; /* children not followed: traced_tgids full */
+		uint64_t late; /* children whose library probes came after their fork */
+		uint64_t late_max_ns; /* the longest such gap */
+	} fol;
 	struct ttatrace_bpf *skel;
 	bool multi; /* uprobe_multi links */
 	struct probe_table *pt;
@@ -241,9 +254,70 @@ static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
 	struct session *s = ctx;
 	size_t i;
 
-	for (i = 0; i < s->n_targets; i++)
-		if ((uint32_t)s->targets[i].pid == pid)
-			return &s->targets[i].proc;
+	/* newest first: a reused pid names its latest process */
+	for (i = s->n_targets; i-- > 0;)
+		if ((uint32_t)s->targets[i]->pid == pid)
+			return &s->targets[i]->proc;
+	return NULL;
+}
+
+/* A root target in the kernel's traced_tgids, with the program (exe) the children
+ * it forks must keep running to be followed. 0 or -errno. */
+static int traced_put(struct session *s, pid_t pid, const char *exe)
+{
+	struct tt_traced v = { .parent = pid, .flags = TT_TRACED_ROOT };
+	__u32 k = pid;
+	struct stat st;
+
+	if (!stat(exe, &st)) {
+		v.exe_dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+		v.exe_ino = st.st_ino;
+	}
+	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced_tgids), &k, &v, BPF_ANY) ? -errno :
+											       0;
+}
+
+/* A new traced process: in the table userspace names spans by, and in the kernel's
+ * traced_tgids (unless the kernel put it there at fork). NULL when out of memory. */
+static struct target *target_add(struct session *s, pid_t pid, pid_t ppid, bool to_kernel)
+{
+	struct target *t;
+
+	if (s->n_targets == s->cap_targets) {
+		size_t nc = s->cap_targets ? s->cap_targets * 2 : 16;
+		struct target **nt = realloc(s->targets, nc * sizeof(*nt));
+
+		if (!nt)
+			return NULL;
+		s->targets = nt;
+		s->cap_targets = nc;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pid = pid;
+	t->ppid = ppid;
+	t->alive = true;
+	if (to_kernel) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		if (traced_put(s, pid, path)) {
+			free(t);
+			return NULL;
+		}
+	}
+	s->targets[s->n_targets++] = t;
+	return t;
+}
+
+static struct target *target_find(struct session *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = s->n_targets; i-- > 0;)
+		if (s->targets[i]->pid == pid)
+			return s->targets[i];
 	return NULL;
 }
 
@@ -515,6 +589,7 @@ static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
 	skel->rodata->max_depth = o->max_depth;
 	skel->rodata->governor_on = o->max_rate > 0;
 	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
+	skel->rodata->follow_forks = !o->no_follow_forks;
 	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 	sample_kernel__configure(skel, sko);
 }
@@ -654,6 +729,8 @@ static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struc
 	return (uint32_t)want;
 }
 
+
+static int follow_start(struct session *s);
 
 /* --- the lifecycle ------------------------------------------------------------ */
 
@@ -872,6 +949,11 @@ int session__load(struct session *s)
 		return EXIT_RUNTIME;
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
+	if (!o->no_follow_forks) {
+		rc = follow_start(s);
+		if (rc)
+			return rc;
+	}
 	/* threads created inside a span continue its trace */
 	s->fork_link = bpf_program__attach(skel->progs.tt_fork);
 	if (!s->fork_link && o->verbose)
@@ -883,6 +965,158 @@ int session__load(struct session *s)
 	signal(SIGHUP, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
+}
+
+/* --- following forked processes ------------------------------------------------
+ * The kernel adds a traced process's child to traced_tgids at fork, before the
+ * child runs, so the executable's shared links (attacher__set_shared_main) count
+ * its calls from the first; a child that execs the same program keeps its tgid
+ * and the links install into the new image. Libraries keep per-process links:
+ * the child gets its own here, on the fork event (a gap, measured and reported). */
+static int follow_start(struct session *s)
+{
+	struct bpf_program *progs[3] = { s->skel->progs.tt_follow_fork, s->skel->progs.tt_follow_exec,
+					 s->skel->progs.tt_follow_exit };
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		s->follow_links[i] = bpf_program__attach(progs[i]);
+		if (!s->follow_links[i]) {
+			tt_die_msg("following forks needs the sched_process_fork/exec/exit tracepoints: %s "
+				   "(or pass --no-follow-forks)",
+				   strerror(errno));
+			return EXIT_RUNTIME;
+		}
+	}
+	attacher__set_shared_main(s->att, true);
+	s->follow = true;
+	return 0;
+}
+
+/* A child no longer followed (exited, or exec'd another program; the kernel took it
+ * out of traced_tgids): its own links go. */
+static void unfollow(struct session *s, struct target *t)
+{
+	probe_table__detach_pid(s->pt, t->pid);
+	attacher__forget_pid(s->att, t->pid);
+	t->alive = false;
+	t->gone_ns = now_mono_ns();
+}
+
+/* Frees the children gone for longer than a trace can stay open: their last spans
+ * have been named by then (the outputs copy what they keep). */
+static void reap_children(struct session *s, uint64_t now)
+{
+	uint64_t grace = (uint64_t)(s->o.trace_timeout_s * 1e9) + 2000000000ULL;
+	size_t i, j = 0;
+
+	for (i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		if (t->ppid && t->gone_ns && now - t->gone_ns > grace) {
+			free(t->cmdline);
+			free(t);
+			continue;
+		}
+		s->targets[j++] = t;
+	}
+	s->n_targets = j;
+}
+
+static int on_proc_event(void *ctx, void *data, size_t size)
+{
+	const struct tt_proc_event *e = data;
+	struct session *s = ctx;
+	struct target *t;
+	char err[512];
+	int r;
+
+	if (size < sizeof(*e))
+		return 0;
+	switch (e->type) {
+	case TT_PROC_FORK:
+		t = target_add(s, e->pid, e->ppid, false);
+		if (!t) {
+			s->fol.lost++;
+			return 0;
+		}
+		s->fol.followed++;
+		target_fill(t);
+		/* its libraries: per-process links, so the child needs its own */
+		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
+		if (r > 0) {
+			uint64_t gap = now_mono_ns() - e->ts_ns;
+
+			s->fol.late++;
+			if (gap > s->fol.late_max_ns)
+				s->fol.late_max_ns = gap;
+			s->total += r;
+			hist_reader__sync(s->hreader, s->pt);
+		}
+		if (s->o.verbose)
+			fprintf(stderr, "ttatrace: following pid %d (forked by %d)%s\n", e->pid, e->ppid,
+				r > 0 ? ", its library probes attached now" : "");
+		break;
+	case TT_PROC_EXEC_SAME:
+		s->fol.exec_same++;
+		t = target_find(s, e->pid);
+		if (t)
+			target_fill(t);
+		break;
+	case TT_PROC_EXEC_OTHER:
+		s->fol.exec_other++;
+		t = target_find(s, e->pid);
+		if (t)
+			unfollow(s, t);
+		if (s->o.verbose)
+			fprintf(stderr, "ttatrace: pid %d exec'd another program: not followed\n", e->pid);
+		break;
+	case TT_PROC_EXIT:
+		t = target_find(s, e->pid);
+		if (t && t->ppid)
+			unfollow(s, t);
+		break;
+	case TT_PROC_LOST:
+		if (!s->fol.lost++)
+			fprintf(stderr, "ttatrace: warning: pid %u (forked by %u) not followed: more than "
+					"%d traced processes\n",
+				e->pid, e->ppid, TT_MAX_TRACED_PROCS);
+		break;
+	}
+	return 0;
+}
+
+static void print_follow_summary(struct session *s)
+{
+	struct tt_follow_stats fs = {}, *v;
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u32 zero = 0;
+
+	if (ncpu > 0 && (v = calloc(ncpu, sizeof(*v)))) {
+		if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.follow_stats), &zero, v))
+			for (i = 0; i < ncpu; i++) {
+				fs.foreign_hits += v[i].foreign_hits;
+				fs.ev_lost += v[i].ev_lost;
+			}
+		free(v);
+	}
+	if (!s->follow && !fs.foreign_hits)
+		return;
+	fprintf(stderr,
+		"ttatrace: forks: %" PRIu64 " processes followed (%" PRIu64 " exec's of the same program); "
+		"not followed: %" PRIu64 " exec'd another program, %" PRIu64 " over the limit, %llu "
+		"events lost\n",
+		s->fol.followed, s->fol.exec_same, s->fol.exec_other, s->fol.lost,
+		(unsigned long long)fs.ev_lost);
+	if (s->fol.late)
+		fprintf(stderr,
+			"ttatrace: forks: %" PRIu64 " children had library probes attached after the fork "
+			"(up to %.1f ms later; their library calls before that are not seen)\n",
+			s->fol.late, s->fol.late_max_ns / 1e6);
+	if (fs.foreign_hits)
+		fprintf(stderr, "ttatrace: %llu probe hits by untraced processes running a probed "
+				"program were ignored\n",
+			(unsigned long long)fs.foreign_hits);
 }
 
 static void nothing_matched(struct session *s, const char *what)
@@ -906,10 +1140,12 @@ int session__attach_pids(struct session *s)
 		}
 	}
 	for (i = 0; i < o->n_pids; i++) {
-		struct target *t = &s->targets[s->n_targets++];
+		struct target *t = target_add(s, o->pids[i], 0, true);
 
-		t->pid = o->pids[i];
-		t->alive = true;
+		if (!t) {
+			tt_die_msg("pid %d: cannot track it: %s", o->pids[i], strerror(errno));
+			return EXIT_RUNTIME;
+		}
 		target_fill(t);
 		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
 		if (r < 0) {
@@ -951,10 +1187,14 @@ int session__launch(struct session *s)
 		tt_die_msg("cannot start '%s': %s", o->cmd[0], strerror(-r));
 		return EXIT_RUNTIME;
 	}
-	t = &s->targets[s->n_targets++];
-	t->pid = launch->pid;
+	t = target_add(s, launch->pid, 0, true);
+	if (!t) {
+		tt_die_msg("cannot track '%s': %s", o->cmd[0], strerror(errno));
+		kill(launch->pid, SIGKILL);
+		return EXIT_RUNTIME;
+	}
 	t->launched = true;
-	t->alive = true;
+	traced_put(s, launch->pid, exe); /* not yet exec'd: its program is exe */
 	/* the executable's own functions: attached before exec so the first call is seen */
 	r = attacher__attach_file(s->att, launch->pid, exe, true, err, sizeof(err));
 	if (r < 0) {
@@ -1013,9 +1253,9 @@ static const char *service_label(struct session *s)
 {
 	const char *service = s->oc.service_name;
 
-	if (!service && s->n_targets && s->targets[0].exe[0]) {
-		service = strrchr(s->targets[0].exe, '/');
-		service = service ? service + 1 : s->targets[0].exe;
+	if (!service && s->n_targets && s->targets[0]->exe[0]) {
+		service = strrchr(s->targets[0]->exe, '/');
+		service = service ? service + 1 : s->targets[0]->exe;
 	}
 	return service ? service : "unknown";
 }
@@ -1025,8 +1265,8 @@ static void kill_launched(struct session *s)
 	size_t i;
 
 	for (i = 0; i < s->n_targets; i++)
-		if (s->targets[i].launched && s->targets[i].alive)
-			kill(s->targets[i].pid, SIGKILL);
+		if (s->targets[i]->launched && s->targets[i]->alive)
+			kill(s->targets[i]->pid, SIGKILL);
 }
 
 int session__start(struct session *s)
@@ -1107,7 +1347,8 @@ int session__start(struct session *s)
 	if (!s->asmb)
 		return EXIT_RUNTIME;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
-	if (!s->rb) {
+	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.proc_events), on_proc_event,
+				       s)) {
 		tt_die_msg("creating the ring buffer reader: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -1122,11 +1363,11 @@ static void rescan_targets(struct session *s)
 	int r;
 
 	for (i = 0; i < s->n_targets; i++) {
-		if (!s->targets[i].alive)
+		if (!s->targets[i]->alive)
 			continue;
-		r = attacher__scan_pid(s->att, s->targets[i].pid, err, sizeof(err));
+		r = attacher__scan_pid(s->att, s->targets[i]->pid, err, sizeof(err));
 		if (r > 0 && s->o.verbose)
-			fprintf(stderr, "ttatrace: pid %d: %d new probes\n", s->targets[i].pid, r);
+			fprintf(stderr, "ttatrace: pid %d: %d new probes\n", s->targets[i]->pid, r);
 		if (r > 0)
 			hist_reader__sync(s->hreader, s->pt);
 	}
@@ -1165,8 +1406,14 @@ int session__run(struct session *s)
 		if (s->gov)
 			governor__tick(s->gov, s->pt, now, stderr); /* acts every 0.5 s at most */
 		assembler__expire(s->asmb, now);
-		for (i = 0; i < s->n_targets; i++)
-			any |= target_alive(&s->targets[i]);
+		for (i = 0; i < s->n_targets; i++) {
+			struct target *t = s->targets[i];
+			bool was = t->alive;
+
+			any |= target_alive(t);
+			if (was && !t->alive && t->ppid)
+				unfollow(s, t); /* its exit event was lost */
+		}
 		if (!any) {
 			if (o->verbose)
 				fprintf(stderr, "ttatrace: every target has exited\n");
@@ -1176,6 +1423,7 @@ int session__run(struct session *s)
 			break;
 		if (now - t_last_scan > 1000000000ULL) {
 			rescan_targets(s);
+			reap_children(s, now);
 			t_last_scan = now;
 		}
 		if (s->sk && now - t_last_ctl >= 1000000000ULL) {
@@ -1219,6 +1467,7 @@ static void print_summary(struct session *s, const struct tt_kstats *ks,
 			(unsigned long long)gs.detached);
 	}
 	sample_kernel__print_summary(stderr, s->sk, s->sampler, ks);
+	print_follow_summary(s);
 }
 
 int session__close(struct session *s, int rc)
@@ -1293,8 +1542,13 @@ int session__close(struct session *s, int rc)
 	for (i = 0; i < s->n_specs; i++)
 		probe_spec__clear(&s->specs[i]);
 	catalog__free(s->cat);
-	for (i = 0; i < s->n_targets; i++)
-		free(s->targets[i].cmdline);
+	for (i = 0; i < 3; i++)
+		bpf_link__destroy(s->follow_links[i]);
+	for (i = 0; i < s->n_targets; i++) {
+		free(s->targets[i]->cmdline);
+		free(s->targets[i]);
+	}
+	free(s->targets);
 	free(s);
 	return rc;
 }
