@@ -16,6 +16,7 @@
 #include "ttatrace.h"
 #include "elfsyms.h"
 #include "glob.h"
+#include "insn.h"
 #include "probes.h"
 #include "procmaps.h"
 #include "uprobe_multi.h"
@@ -52,6 +53,7 @@ struct attacher {
 	pid_t *cxx_warned; /* processes told about C++ exceptions */
 	bool shared_main; /* executables: links without a pid filter, one per file */
 	size_t n_cxx_warned;
+	bool at_entry; /* --probe-at-entry: no placement past the first instruction */
 };
 
 int probe_spec__parse(const char *text, struct probe_spec *spec, char *err, size_t errlen)
@@ -125,6 +127,12 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 void attacher__set_dry_run(struct attacher *a, FILE *out)
 {
 	a->dry_run = out;
+}
+
+void attacher__set_probe_at_entry(struct attacher *a, bool at_entry)
+{
+	if (a)
+		a->at_entry = at_entry;
 }
 
 void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd)
@@ -321,13 +329,13 @@ static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *ope
 	uo.bpf_cookie = p->id | p->cookie_flags;
 	uo.retprobe = true;
 	/* pid 0 in the probe table: a shared link, every process (-1 to perf) */
-	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid ? p->pid : -1, open_path, p->offset,
-						  &uo);
+	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid ? p->pid : -1, open_path,
+						  p->probe_off, &uo);
 	if (!p->exit)
 		return -errno;
 	uo.retprobe = false;
 	p->entry = bpf_program__attach_uprobe_opts(a->entry, p->pid ? p->pid : -1, open_path,
-						   p->offset, &uo);
+						   p->probe_off, &uo);
 	if (!p->entry) {
 		err = -errno;
 		bpf_link__destroy(p->exit);
@@ -372,7 +380,8 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 		a->failed++;
 		fprintf(stderr, "ttatrace: warning: cannot attach to %s in pid %d: %s\n",
 			probes[lo]->label, m->pid,
-			efd == -524 ? "the kernel cannot probe its first instruction" : strerror(-efd));
+			efd == -524 ? "the kernel refuses a probe on its first instruction" :
+				      strerror(-efd));
 		return 0;
 	}
 	mid = lo + (hi - lo) / 2;
@@ -387,10 +396,23 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 
 /* Attaches the collected symbols: one uprobe_multi link pair when the kernel has
  * them, else one perf-event pair per symbol. Returns probes attached. */
+/* "emulated" at the entry, "emulated@+4" further in, "entry" when unclassified. */
+static const char *placement_text(bool classified, uint8_t klass, uint64_t delta, char *buf,
+				  size_t len)
+{
+	if (!classified)
+		return "entry";
+	if (!delta)
+		return insn__class_name(klass);
+	snprintf(buf, len, "%s@+%" PRIu64, insn__class_name(klass), delta);
+	return buf;
+}
+
 static int attach_collected(struct attacher *a, struct match_ctx *m, const char *open_path)
 {
 	uint64_t *offs = NULL, *cookies = NULL;
 	struct tt_probe **probes = NULL;
+	char pbuf[40];
 	int added = 0;
 	size_t i;
 
@@ -412,11 +434,15 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 			added = -errno;
 			goto cleanup;
 		}
+		probes[i]->probe_off = s->offset + (a->at_entry ? 0 : s->site_delta);
+		probes[i]->classified = s->classified;
+		probes[i]->entry_class = s->entry_class;
+		probes[i]->site_class = a->at_entry ? s->entry_class : s->site_class;
 		if (configure_probe(a, probes[i], open_path)) {
 			added = -ENOMEM;
 			goto cleanup;
 		}
-		offs[i] = s->offset;
+		offs[i] = probes[i]->probe_off;
 		cookies[i] = probes[i]->id | probes[i]->cookie_flags;
 	}
 	if (a->multi_ok) {
@@ -452,9 +478,11 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 report:
 	if (a->verbose > 1)
 		for (i = 0; i < m->n; i++)
-			fprintf(stderr, "ttatrace: attached %s+0x%llx pid %d%s\n", probes[i]->label,
+			fprintf(stderr, "ttatrace: attached %s+0x%llx pid %d [%s]\n", probes[i]->label,
 				(unsigned long long)probes[i]->offset, m->pid,
-				probes[i]->nop5 ? " [nop5]" : "");
+				placement_text(probes[i]->classified, probes[i]->site_class,
+					       probes[i]->probe_off - probes[i]->offset, pbuf,
+					       sizeof(pbuf)));
 cleanup:
 	free(probes);
 	free(cookies);
@@ -503,10 +531,17 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		}
 	}
 	if (a->dry_run) {
-		for (i = 0; i < m.n; i++)
-			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\n", map_path,
-				m.syms[i].name, m.syms[i].offset, m.syms[i].addr,
-				m.syms[i].nop5 ? "nop5" : "trap");
+		for (i = 0; i < m.n; i++) {
+			const struct elf_sym *s = &m.syms[i];
+			char pbuf[40];
+
+			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\n", map_path,
+				s->name, s->offset, s->addr,
+				s->classified ? insn__class_name(s->entry_class) : "-",
+				placement_text(s->classified,
+					       a->at_entry ? s->entry_class : s->site_class,
+					       a->at_entry ? 0 : s->site_delta, pbuf, sizeof(pbuf)));
+		}
 		total = m.n;
 	} else {
 		total = attach_collected(a, &m, open_path);

@@ -39,10 +39,14 @@ void attacher__free(struct attacher *a);
  * configs go to the BPF map probe_cfg (cfg_map_fd). */
 struct catalog;
 /* Dry run (--list-probes): matched symbols are printed to out as
- * "binary<TAB>symbol<TAB>offset<TAB>address<TAB>nop5|trap" instead of attached; the
+ * "binary<TAB>symbol<TAB>offset<TAB>address<TAB>entry class<TAB>probe class[@+N]" instead of attached; the
  * scan functions then return the number printed. */
 void attacher__set_dry_run(struct attacher *a, FILE *out);
 void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd);
+/* x86-64: probes go on the cheapest instruction of a function's straight-line start
+ * that runs with the entry's stack pointer (placement.h); at_entry keeps them on the
+ * first instruction (--probe-at-entry). */
+void attacher__set_probe_at_entry(struct attacher *a, bool at_entry);
 
 /* Attaches to every mapped file of pid not scanned before. Returns the number of
  * new probes, or a negative errno with a one-line reason in err (-ESRCH: no such

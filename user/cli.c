@@ -67,6 +67,7 @@ enum {
 	OPT_TAIL_BUFFER,
 	OPT_TARGET_RATE,
 	OPT_LIST_PROBES,
+	OPT_PROBE_AT_ENTRY,
 	OPT_MAX_RATE,
 	OPT_MAX_RATE_HARD,
 	OPT_NO_FOLLOW_FORKS,
@@ -147,9 +148,15 @@ static const struct argp_option options[] = {
 	  "Governor: a probe called more than N times/s is detached (default 10x "
 	  "--max-rate-per-probe)",
 	  3 },
+	{ "probe-at-entry", OPT_PROBE_AT_ENTRY, NULL, 0,
+	  "Put every probe on its function's first instruction (x86-64 otherwise moves it "
+	  "to a cheaper instruction of the straight-line start run with the same stack "
+	  "pointer, e.g. setjmp's jmp past its mov)",
+	  4 },
 	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
-	  "Print every function that would be probed (binary, symbol, offset, address, "
-	  "nop5/trap) and exit without tracing",
+	  "Print every function that would be probed (binary, symbol, offset, address, the "
+	  "class of its first instruction, and where its probes go with their class: "
+	  "nop5, emulated, stepped, refused, @+N past the entry) and exit without tracing",
 	  4 },
 	{ 0 },
 };
@@ -394,6 +401,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	}
 	case OPT_LIST_PROBES:
 		o->list_probes = true;
+		break;
+	case OPT_PROBE_AT_ENTRY:
+		o->probe_at_entry = true;
 		break;
 	case ARGP_KEY_INIT:
 		/* argp's own errors (unknown option, missing argument) go to a buffer:

@@ -48,6 +48,7 @@ struct tt_opts {
 	double max_rate_hard; /* --max-rate-hard: calls/s before a probe is detached */
 	bool list_probes; /* print what would be attached and exit */
 	bool no_follow_forks; /* --no-follow-forks: forked children are not traced */
+	bool probe_at_entry; /* no probe placement past the first instruction */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };

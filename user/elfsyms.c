@@ -2,6 +2,8 @@
  * uprobes attach at, which is what the attach layer resolves catalogue globs against. */
 #include "elfsyms.h"
 #include "glob.h"
+#include "insn.h"
+#include "placement.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@ struct loader {
 	const unsigned char *image; /* the whole file, if libelf has it mapped */
 	size_t image_len;
 	int fd;
+	bool x86_64; /* e_machine: probe placement and classes are x86-64's */
 };
 
 static const unsigned char NOP5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
@@ -157,6 +160,112 @@ static int sym_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+static int addr_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The file's bytes of one function, clipped to its segment; NULL if none. buf is used
+ * when libelf has not mapped the file. */
+static const uint8_t *code_of(const struct loader *ld, const struct elf_sym *s, uint8_t *buf,
+			      size_t cap, size_t *len)
+{
+	size_t n = s->size ? s->size : PLACEMENT_MAX_SCAN;
+
+	for (size_t i = 0; i < ld->n_loads; i++) {
+		const GElf_Phdr *ph = &ld->loads[i];
+
+		if (s->addr >= ph->p_vaddr && s->addr - ph->p_vaddr < ph->p_filesz) {
+			uint64_t left = ph->p_filesz - (s->addr - ph->p_vaddr);
+
+			if (n > left)
+				n = left;
+			break;
+		}
+	}
+	if (ld->image) {
+		if (s->offset >= ld->image_len)
+			return NULL;
+		if (n > ld->image_len - s->offset)
+			n = ld->image_len - s->offset;
+		*len = n;
+		return ld->image + s->offset;
+	}
+	if (n > cap)
+		n = cap;
+	ssize_t r = pread(ld->fd, buf, n, (off_t)s->offset);
+
+	if (r <= 0)
+		return NULL;
+	*len = (size_t)r;
+	return buf;
+}
+
+/* Chooses every function's probe site (placement.h). A site that another symbol's
+ * address precedes or equals would be reached by calls to that symbol too: such
+ * functions keep their entry. */
+static int place_all(const struct loader *ld, struct elf_syms *syms)
+{
+	uint64_t *addrs;
+	uint8_t *buf = NULL;
+	const size_t cap = 1 << 20;
+	int err = 0;
+
+	if (!ld->x86_64 || !syms->n)
+		return 0;
+	addrs = malloc(syms->n * sizeof(*addrs));
+	if (!ld->image)
+		buf = malloc(cap);
+	if (!addrs || (!ld->image && !buf)) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < syms->n; i++)
+		addrs[i] = syms->syms[i].addr;
+	qsort(addrs, syms->n, sizeof(*addrs), addr_cmp);
+	for (size_t i = 0; i < syms->n; i++) {
+		struct elf_sym *s = &syms->syms[i];
+		struct placement pl;
+		const uint8_t *code;
+		size_t len = 0;
+
+		code = code_of(ld, s, buf, cap, &len);
+		if (!code)
+			continue;
+		/* the page offset of a file offset and of its address agree in a loadable
+		 * segment, and that is all the nop5 rule looks at */
+		placement__choose(code, len, s->offset, &pl);
+		s->classified = true;
+		s->entry_class = pl.entry_class;
+		s->site_class = pl.site_class;
+		if (pl.delta) {
+			/* the first address after the entry: another symbol at or before the
+			 * site is a second way in */
+			size_t lo = 0, hi = syms->n;
+
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (addrs[mid] <= s->addr)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (lo < syms->n && addrs[lo] <= s->addr + pl.delta) {
+				s->site_class = pl.entry_class;
+				continue;
+			}
+			s->site_delta = pl.delta;
+		}
+	}
+cleanup:
+	free(buf);
+	free(addrs);
+	return err;
+}
+
 /* Turns the loader's raw entries into the sorted, merged table of syms. */
 static int finish(struct loader *ld, struct elf_syms *syms)
 {
@@ -247,6 +356,11 @@ struct elf_syms *elf_syms__open(const char *path)
 			ld.loads[ld.n_loads++] = ph;
 	}
 	ld.image = (const unsigned char *)elf_rawfile(elf, &ld.image_len);
+	{
+		GElf_Ehdr eh;
+
+		ld.x86_64 = gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64;
+	}
 
 	while ((scn = elf_nextscn(elf, scn))) {
 		GElf_Shdr sh;
@@ -276,6 +390,8 @@ struct elf_syms *elf_syms__open(const char *path)
 		goto cleanup;
 	}
 	err = finish(&ld, syms);
+	if (!err)
+		err = place_all(&ld, syms);
 
 cleanup:
 	free(ld.raw);

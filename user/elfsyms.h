@@ -12,6 +12,10 @@ struct elf_sym {
 	uint64_t offset; /* file offset for uprobe attach: st_value - p_vaddr + p_offset */
 	uint64_t size; /* st_size, 0 if unknown */
 	bool nop5; /* the first 5 bytes at offset are 0f 1f 44 00 00 (x86 5-byte nop) */
+	/* x86-64 probe placement (placement.h): the probes go at offset + site_delta */
+	bool classified; /* entry_class and site_class are known */
+	uint8_t entry_class, site_class; /* enum insn_class */
+	uint32_t site_delta;
 	bool from_dynsym; /* seen in .dynsym */
 	bool from_symtab; /* seen in .symtab */
 };

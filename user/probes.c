@@ -108,6 +108,7 @@ struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *
 	p->name = p->symbol;
 	p->kind = "step";
 	p->offset = offset;
+	p->probe_off = offset;
 	p->addr = addr;
 	p->nop5 = nop5;
 	t->v[t->n++] = p;
@@ -256,7 +257,7 @@ int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog
 
 		if (g->ids[j] == id || !q)
 			continue;
-		offs[n] = q->offset;
+		offs[n] = q->probe_off;
 		cookies[n] = q->id | q->cookie_flags;
 		g->ids[n++] = q->id;
 	}

@@ -22,6 +22,9 @@ struct tt_probe {
 	const char *name; /* span name: the symbol unless a catalogue renames it */
 	const char *kind; /* primitive kind, "step" by default */
 	uint64_t offset; /* file offset of the entry */
+	uint64_t probe_off; /* file offset the uprobe and uretprobe sit at (placement.h) */
+	bool classified; /* x86-64: entry_class/site_class known */
+	uint8_t entry_class, site_class; /* enum insn_class of the entry and of the site */
 	uint64_t addr; /* st_value */
 	bool nop5;
 	/* from the catalogue (NULL without --config): kind, name, captures, rules */

@@ -663,7 +663,8 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 		return -ENOMEM;
 	}
 	attacher__set_dry_run(a, f);
-	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\n");
+	attacher__set_probe_at_entry(a, o->probe_at_entry);
+	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\tprobe\n");
 	for (i = 0; i < o->n_pids && r >= 0; i++) {
 		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
 		if (r >= 0)
@@ -947,6 +948,7 @@ int session__load(struct session *s)
 			       o->verbose);
 	if (!s->att)
 		return EXIT_RUNTIME;
+	attacher__set_probe_at_entry(s->att, o->probe_at_entry);
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
 	if (!o->no_follow_forks) {

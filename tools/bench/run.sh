@@ -148,6 +148,66 @@ run_phase() { # $1: none|floor|least|session|ttatrace|sample1|bpftrace [$2: bpf]
 
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
 
+# Probe placement by instruction class (x86-64): ttatrace on functions that start with
+# a 5-byte nop, a push (emulated), a single-stepped mov+test before an emulated js
+# (placement moves its probes there), and a lone single-stepped lea; each with its
+# probes at the entry (--probe-at-entry) and placed. Wall ns per call and the p50 span
+# duration ttatrace reports (what the probe bills to every span), interleaved rounds.
+placement_rounds() {
+	local calls=${PCALLS:-20000} fn mode i gate="$T/pgate" pid tpid
+	local -A pw pd
+	for ((i = 0; i < REPS; i++)); do
+		for fn in bench_nop5 bench_push bench_moved bench_stepped; do
+			for mode in none entry placed; do
+				# a stale line from the previous round must not pass for a new one
+				rm -f "$gate" "$T/perr" "$T/paerr"
+				"$TARGET" "$calls" "$gate" $fn >"$T/pout" 2>"$T/perr" &
+				pid=$!
+				wait_grep "$T/perr" waiting
+				tpid=""
+				if [ $mode != none ]; then
+					local extra=()
+					[ $mode = entry ] && extra=(--probe-at-entry)
+					"$BUILD/ttatrace" -p $pid "${extra[@]}" --probe "$fn" --format none \
+						2>"$T/paerr" &
+					tpid=$!
+					wait_grep "$T/paerr" "probes attached"
+				fi
+				touch "$gate"
+				wait $pid
+				cat "$T/pout" >>"$T/p.$fn.$mode.wall"
+				if [ -n "$tpid" ]; then
+					kill -INT $tpid 2>/dev/null || true
+					wait $tpid || true
+					# summary row: binary:name count calls/s errors p50 unit ...
+					awk -v f=":$fn" 'substr($1, length($1) - length(f) + 1) == f {
+						u = $6 == "us" ? 1e3 : $6 == "ms" ? 1e6 : $6 == "s" ? 1e9 : 1
+						print $5 * u}' "$T/paerr" >>"$T/p.$fn.$mode.p50"
+				fi
+			done
+		done
+	done
+	echo "probe placement by instruction class (calls per run: $calls, median of $REPS rounds):"
+	printf "%-14s %-22s %9s %9s %9s %11s %11s %7s\n" function "entry -> placed at" \
+		untraced "at entry" placed "p50 entry" "p50 placed" ratio
+	for fn in bench_nop5 bench_push bench_moved bench_stepped; do
+		for mode in none entry placed; do pw[$mode]=$(median <"$T/p.$fn.$mode.wall"); done
+		for mode in entry placed; do pd[$mode]=$(median <"$T/p.$fn.$mode.p50"); done
+		local where
+		where=$("$BUILD/ttatrace" --list-probes --probe "$fn" -- "$TARGET" 2>/dev/null |
+			awk -F'\t' 'NR == 2 {print $5 " -> " $6}')
+		awk -v f=$fn -v w="$where" -v u="${pw[none]}" -v e="${pw[entry]}" -v p="${pw[placed]}" \
+			-v de="${pd[entry]}" -v dp="${pd[placed]}" \
+			'BEGIN {printf "%-14s %-22s %6.0f ns %6.0f ns %6.0f ns %8.0f ns %8.0f ns %7.3f\n",
+				f, w, u, e, p, de, dp, (p - u) / (e - u)}'
+	done
+	echo "(ratio: placed / at-entry cost over untraced, wall; p50: the span duration ttatrace reports)"
+}
+if [ -n "${PLACEMENT_ONLY:-}" ]; then
+	placement_rounds
+	exit 0
+fi
+
 # References: the floor (empty pair, perf-event links); the same empty pair through
 # uprobe_multi links, which ttatrace uses; an empty uprobe session (Linux 6.13+);
 # `least`, the least exact timing of every call with per-thread state (what spans
@@ -248,6 +308,9 @@ echo "workflow-demo x $WF (wall ms, ttatrace start-up and detach included):"
 echo "  untraced $u ms; full capture $full ms ($full_bytes); --sample 0.01 $s1 ms ($s1_bytes)"
 echo "  --sample 0.01 --keep-errors (1 in 25 fails): tail rules in the kernel $s1k ms ($s1k_bytes);" \
 	"in userspace (--tail-stream) $s1s ms ($s1s_bytes)"
+
+echo
+placement_rounds
 
 # collector throughput and peak memory without the kernel (a replayed record stream)
 echo
