@@ -407,9 +407,62 @@ int cat_entry__find_capture(const struct cat_entry *e, const char *name)
 	return -1;
 }
 
+static int load_target_sel(struct loader *l, const yaml_node_t *m, struct cat_target *t)
+{
+	yaml_node_t *k, *v;
+	int err;
+
+	t->line = (int)m->start_mark.line + 1;
+	if ((err = want_type(l, m, YAML_MAPPING_NODE, "targets entry")) ||
+	    (err = check_keys(l, m, "targets entry")))
+		return err;
+	FOR_PAIRS(l, m, p, k, v)
+	{
+		const char *key = KEY(k);
+		char **dst = !strcmp(key, "exe")     ? &t->exe :
+			     !strcmp(key, "comm")    ? &t->comm :
+			     !strcmp(key, "cmdline") ? &t->cmdline :
+			     !strcmp(key, "cgroup")  ? &t->cgroup :
+			     !strcmp(key, "service") ? &t->service :
+						       NULL;
+
+		if (!dst)
+			return lfail(l, k, "targets entry: unknown key \"%s\" (expected exe, comm, "
+					   "cmdline, cgroup or service)",
+				     key);
+		err = dup_scalar(l, v, key, strcmp(key, "service") ? "a glob" : "a service name", dst);
+		if (err)
+			return err;
+		if (dst != &t->service && glob_validate(*dst))
+			return lfail(l, v, "%s: invalid glob \"%s\"", key, *dst);
+	}
+	if (!t->exe && !t->comm && !t->cmdline && !t->cgroup)
+		return lfail(l, m, "targets entry: give at least one of exe, comm, cmdline, cgroup");
+	return 0;
+}
+
+static int load_targets(struct loader *l, const yaml_node_t *list, struct catalog *c)
+{
+	yaml_node_item_t *it;
+	int err;
+
+	if ((err = want_type(l, list, YAML_SEQUENCE_NODE, "targets")))
+		return err;
+	c->targets = calloc((size_t)(list->data.sequence.items.top - list->data.sequence.items.start) + 1,
+			    sizeof(*c->targets));
+	if (!c->targets)
+		return lfail(l, list, "out of memory");
+	for (it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
+		err = load_target_sel(l, yaml_document_get_node(l->doc, *it), &c->targets[c->n_targets++]);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int load_doc(struct loader *l, struct catalog *c)
 {
-	yaml_node_t *root = yaml_document_get_root_node(l->doc), *k, *v, *list = NULL;
+	yaml_node_t *root = yaml_document_get_root_node(l->doc), *k, *v, *list = NULL, *targets = NULL;
 	yaml_node_item_t *it;
 	int err;
 
@@ -422,10 +475,15 @@ static int load_doc(struct loader *l, struct catalog *c)
 		return err;
 	FOR_PAIRS(l, root, p, k, v)
 	{
-		if (strcmp(KEY(k), "primitives"))
-			return lfail(l, k, "unknown key \"%s\" (expected primitives)", KEY(k));
-		list = v;
+		if (!strcmp(KEY(k), "targets"))
+			targets = v;
+		else if (!strcmp(KEY(k), "primitives"))
+			list = v;
+		else
+			return lfail(l, k, "unknown key \"%s\" (expected primitives or targets)", KEY(k));
 	}
+	if (targets && (err = load_targets(l, targets, c)))
+		return err;
 	if (!list)
 		return lfail(l, root, "missing key \"primitives\"");
 	if (list->type == YAML_SCALAR_NODE && !list->data.scalar.value[0] &&
@@ -574,6 +632,14 @@ void catalog__free(struct catalog *c)
 	for (size_t i = 0; i < c->n; i++)
 		entry_clear(&c->entries[i]);
 	free(c->entries);
+	for (size_t i = 0; i < c->n_targets; i++) {
+		free(c->targets[i].exe);
+		free(c->targets[i].comm);
+		free(c->targets[i].cmdline);
+		free(c->targets[i].cgroup);
+		free(c->targets[i].service);
+	}
+	free(c->targets);
 	free(c->path);
 	free(c);
 }

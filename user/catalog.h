@@ -109,10 +109,23 @@ struct cat_entry {
 	int line; /* line in the file, for messages */
 };
 
+/* targets: entry (agent mode): a process is traced when every selector given
+ * matches it; the catalogue's primitives then apply to it. */
+struct cat_target {
+	char *exe; /* glob on the executable's path as the process sees it */
+	char *comm; /* glob on /proc/PID/comm */
+	char *cmdline; /* glob on the arguments joined by spaces */
+	char *cgroup; /* glob on the cgroup v2 path ("0::" line of /proc/PID/cgroup) */
+	char *service; /* service.name of its processes; NULL: from the process */
+	int line;
+};
+
 struct catalog {
 	char *path;
 	struct cat_entry *entries;
 	size_t n;
+	struct cat_target *targets;
+	size_t n_targets;
 };
 
 /* Parses a catalogue file. NULL on error with errno set and a one-line message

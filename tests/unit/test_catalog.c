@@ -242,7 +242,17 @@ static const struct bad bads[] = {
 	{ Y("primitives:") Y("  - match: f") Y("    kind: step") Y("    kind: saga"),
 	  "t.yaml:4: primitives entry: duplicate key \"kind\"" },
 	{ Y("primitives:") Y("  - match: f") Y("  - f"), "t.yaml:3: primitives entry: expected a mapping, got a scalar" },
-	{ Y("entries:") Y("  - match: f"), "t.yaml:1: unknown key \"entries\" (expected primitives)" },
+	{ Y("entries:") Y("  - match: f"), "t.yaml:1: unknown key \"entries\" (expected primitives or targets)" },
+	{ Y("targets:") Y("  - service: x") Y("primitives:") Y("  - match: f"),
+	  "t.yaml:2: targets entry: give at least one of exe, comm, cmdline, cgroup" },
+	{ Y("targets:") Y("  - exe: /usr/bin/x") Y("    pid: 3") Y("primitives:") Y("  - match: f"),
+	  "t.yaml:3: targets entry: unknown key \"pid\" (expected exe, comm, cmdline, cgroup or service)" },
+	{ Y("targets:") Y("  - comm: \"[x\"") Y("primitives:") Y("  - match: f"),
+	  "t.yaml:2: comm: invalid glob \"[x\"" },
+	{ Y("targets: {exe: x}") Y("primitives:") Y("  - match: f"),
+	  "t.yaml:1: targets: expected a list, got a mapping" },
+	{ Y("targets:") Y("  - exe: \"\"") Y("primitives:") Y("  - match: f"),
+	  "t.yaml:2: exe: expected a glob, got an empty string" },
 	{ Y("- match: f"), "t.yaml:1: expected a mapping with key \"primitives\" at the top, got a list" },
 	{ Y("# nothing"), "t.yaml:1: expected a mapping with key \"primitives\", got an empty file" },
 	{ Y("primitives: {match: f}"), "t.yaml:1: primitives: expected a list, got a mapping" },
@@ -349,6 +359,35 @@ static void test_load_missing(void **state)
 }
 
 /* The full example in tools/catalog.md must stay a valid catalogue. */
+static void test_targets(void **state)
+{
+	static const char y[] = "targets:\n"
+				"  - exe: '*/postgres'\n"
+				"    service: orders-db\n"
+				"  - comm: 'gunicorn*'\n"
+				"    cmdline: '* app:wsgi*'\n"
+				"    cgroup: '/kubepods*'\n"
+				"primitives:\n"
+				"  - match: PortalRun\n";
+	char err[512] = "";
+	struct catalog *c = catalog__parse(y, sizeof(y) - 1, "t.yaml", err, sizeof(err));
+
+	(void)state;
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_targets, 2);
+	assert_string_equal(c->targets[0].exe, "*/postgres");
+	assert_string_equal(c->targets[0].service, "orders-db");
+	assert_null(c->targets[0].comm);
+	assert_int_equal(c->targets[0].line, 2);
+	assert_string_equal(c->targets[1].comm, "gunicorn*");
+	assert_string_equal(c->targets[1].cmdline, "* app:wsgi*");
+	assert_string_equal(c->targets[1].cgroup, "/kubepods*");
+	assert_null(c->targets[1].service);
+	assert_int_equal(c->n, 1);
+	catalog__free(c);
+}
+
 static void test_doc_example(void **state)
 {
 	(void)state;
@@ -386,7 +425,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_demo_catalog), cmocka_unit_test(test_demo_offsets_catalog),
 		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_good_variants),
-		cmocka_unit_test(test_load_missing), cmocka_unit_test(test_doc_example),
+		cmocka_unit_test(test_load_missing), cmocka_unit_test(test_doc_example), cmocka_unit_test(test_targets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
