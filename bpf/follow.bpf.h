@@ -8,6 +8,15 @@
 
 /* set by userspace before load: add forked children of traced processes */
 const volatile bool follow_forks = false;
+/* set by userspace before load: every exec is looked at (ttatrace agent) */
+const volatile bool agent_mode = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tt_file_key);
+	__type(value, __u8);
+} probed_exes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -51,7 +60,8 @@ static __always_inline bool tt_current_traced(void)
 	return false;
 }
 
-static __always_inline void proc_event(__u32 type, __u32 pid, __u32 ppid)
+static __always_inline void proc_event_file(__u32 type, __u32 pid, __u32 ppid,
+					    const struct tt_file_key *fk)
 {
 	struct tt_proc_event *e = bpf_ringbuf_reserve(&proc_events, sizeof(*e), 0);
 	struct tt_follow_stats *fs;
@@ -67,7 +77,14 @@ static __always_inline void proc_event(__u32 type, __u32 pid, __u32 ppid)
 	e->ppid = ppid;
 	e->pad = 0;
 	e->ts_ns = bpf_ktime_get_ns();
+	e->exe_dev = fk ? fk->dev : 0;
+	e->exe_ino = fk ? fk->ino : 0;
 	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void proc_event(__u32 type, __u32 pid, __u32 ppid)
+{
+	proc_event_file(type, pid, ppid, NULL);
 }
 
 /* A new process (not a thread) forked by a traced one is traced before it runs:
@@ -106,13 +123,30 @@ int BPF_PROG(tt_follow_exec, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 	struct tt_traced *v = bpf_map_lookup_elem(&traced_tgids, &tgid);
-	struct inode *ino;
+	struct inode *ino = BPF_CORE_READ(p, mm, exe_file, f_inode);
+	struct tt_file_key fk = {};
 
-	if (!v || (v->flags & TT_TRACED_ROOT))
+	if (ino) {
+		fk.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		fk.ino = BPF_CORE_READ(ino, i_ino);
+	}
+	if (!v) {
+		struct tt_traced nv = { .parent = tgid, .exe_dev = fk.dev, .exe_ino = fk.ino };
+
+		if (!agent_mode)
+			return 0;
+		/* a program already probed: its shared links see the first call */
+		if (ino && bpf_map_lookup_elem(&probed_exes, &fk) &&
+		    !bpf_map_update_elem(&traced_tgids, &tgid, &nv, BPF_NOEXIST)) {
+			proc_event_file(TT_PROC_EXEC_PROBED, tgid, 0, &fk);
+			return 0;
+		}
+		proc_event(TT_PROC_EXEC_NEW, tgid, 0);
 		return 0;
-	ino = BPF_CORE_READ(p, mm, exe_file, f_inode);
-	if (ino && BPF_CORE_READ(ino, i_ino) == v->exe_ino &&
-	    BPF_CORE_READ(ino, i_sb, s_dev) == v->exe_dev) {
+	}
+	if (v->flags & TT_TRACED_ROOT)
+		return 0;
+	if (ino && fk.ino == v->exe_ino && fk.dev == v->exe_dev) {
 		proc_event(TT_PROC_EXEC_SAME, tgid, v->parent);
 		return 0;
 	}

@@ -303,6 +303,15 @@ enum tt_proc_ev_type {
 	TT_PROC_EXEC_OTHER = 3, /* a followed child exec'd another program: no longer traced */
 	TT_PROC_EXIT = 4, /* a traced process ended (its last thread) */
 	TT_PROC_LOST = 5, /* pid forked by a traced ppid, not followed: traced_tgids full */
+	/* agent mode: an untraced process exec'd */
+	TT_PROC_EXEC_PROBED = 6, /* a probed program: traced from its first instruction */
+	TT_PROC_EXEC_NEW = 7, /* another program: userspace matches it against targets: */
+};
+
+/* probed_exes key: a program file whose processes the agent traces */
+struct tt_file_key {
+	__u64 dev; /* kernel dev_t: major << 20 | minor */
+	__u64 ino;
 };
 
 #define TT_TRACED_ROOT 1 /* a -p or launched target: traced whatever it execs */
@@ -321,6 +330,7 @@ struct tt_proc_event {
 	__u32 ppid;
 	__u32 pad;
 	__u64 ts_ns; /* bpf_ktime_get_ns() */
+	__u64 exe_dev, exe_ino; /* TT_PROC_EXEC_PROBED: the program (tt_file_key) */
 };
 
 /* per-CPU counters of the follower (array index 0) */

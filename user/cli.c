@@ -36,6 +36,8 @@ static const char doc[] =
 	"\n"
 	"Commands (the first word; none means trace):\n"
 	"  trace        trace processes (this help)\n"
+	"  agent        trace every process the catalogue's targets: select, as they start,\n"
+	"               on the whole host: ttatrace agent --config FILE [OPTIONS]\n"
 	"  flamegraph   render a folded-stacks file as an interactive SVG (ttatrace flamegraph --help)\n"
 	"\n"
 	"Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE. Exit status: 0 ok, 1 runtime\n"
@@ -432,6 +434,13 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			o->max_rate_hard = 10 * o->max_rate;
 		if (o->max_rate && o->max_rate_hard <= o->max_rate)
 			usage_error("--max-rate-hard must be above --max-rate-per-probe");
+		if (o->agent) {
+			if (o->n_pids || o->cmd_argc)
+				usage_error("agent: the catalogue's targets: choose the processes, not -p or a command");
+			if (!o->config)
+				usage_error("agent: give --config FILE, a catalogue with targets: (see tools/catalog.md)");
+			break;
+		}
 		if (!o->n_pids && !o->cmd_argc)
 			usage_error("no target: give -p PID or -- CMD [ARGS]");
 		if (!o->n_specs && !o->config)
@@ -443,11 +452,24 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+static int parse(int argc, char **argv, struct tt_opts *o, bool agent);
+
 int cli__parse(int argc, char **argv, struct tt_opts *o)
+{
+	return parse(argc, argv, o, false);
+}
+
+int cli__parse_agent(int argc, char **argv, struct tt_opts *o)
+{
+	return parse(argc, argv, o, true);
+}
+
+static int parse(int argc, char **argv, struct tt_opts *o, bool agent)
 {
 	static const struct argp argp = { options, parse_opt, args_doc, doc, NULL, NULL, NULL };
 
 	memset(o, 0, sizeof(*o));
+	o->agent = agent;
 	o->format = FORMAT_TREE;
 	o->max_depth = TT_DEFAULT_MAX_DEPTH;
 	o->ringbuf_bytes = TT_DEFAULT_RINGBUF_BYTES;

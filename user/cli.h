@@ -49,6 +49,7 @@ struct tt_opts {
 	bool list_probes; /* print what would be attached and exit */
 	bool no_follow_forks; /* --no-follow-forks: forked children are not traced */
 	bool probe_at_entry; /* no probe placement past the first instruction */
+	bool agent; /* ttatrace agent: targets from the catalogue */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };
@@ -56,6 +57,8 @@ struct tt_opts {
 /* Parses argv into o. Returns 0; exits 0 after --help/--version/--usage; on a usage
  * error prints one line "ttatrace: ..." on stderr and exits 2. */
 int cli__parse(int argc, char **argv, struct tt_opts *o);
+/* The same for `ttatrace agent`: no -p or command, --config required. */
+int cli__parse_agent(int argc, char **argv, struct tt_opts *o);
 
 /* Strict number parsing: whole string, range-checked. 0 or -EINVAL/-ERANGE. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

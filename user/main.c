@@ -34,7 +34,33 @@ static int cmd_trace(int argc, char **argv)
 		rc = session__start(s);
 	if (!rc)
 		rc = session__run(s);
-	return session__close(s, rc ? rc : 0);
+	return session__close(s, rc);
+}
+
+/* ttatrace agent --config FILE [OPTIONS] */
+static int cmd_agent(int argc, char **argv)
+{
+	struct session *s;
+	struct tt_opts o;
+	int rc;
+
+	if (cli__parse_agent(argc, argv, &o))
+		return EXIT_USAGE;
+	s = session__new(&o);
+	if (!s)
+		return EXIT_RUNTIME;
+	rc = session__prepare(s);
+	if (!rc)
+		rc = session__check(s);
+	if (!rc)
+		rc = session__load(s);
+	if (!rc)
+		rc = session__agent_attach(s);
+	if (!rc)
+		rc = session__start(s);
+	if (!rc)
+		rc = session__run(s);
+	return session__close(s, rc);
 }
 
 struct command {
@@ -44,6 +70,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "trace", cmd_trace },
+	{ "agent", cmd_agent },
 	{ "flamegraph", flamegraph_cmd_main },
 };
 

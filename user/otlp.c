@@ -104,6 +104,14 @@ static char *arena_utf8(struct arena_chunk **a, const char *s)
 	return out;
 }
 
+/* *out = a copy of s in the arena, or NULL for NULL; -ENOMEM */
+static int copy_opt(struct arena_chunk **a, const char *s, char **out)
+{
+	*out = s ? arena_utf8(a, s) : NULL;
+	return s && !*out ? -ENOMEM : 0;
+}
+
+
 /* --- configuration --------------------------------------------------------------- */
 
 static int cfg_error(struct otlp_config *cfg, const char *fmt, ...)
@@ -564,6 +572,7 @@ struct otlp_spans {
 	bool has_proc;
 	uint32_t pid;
 	char *exe_path, *exe_name, *cmdline;
+	char *service_name, *instance_id, *container_id, *pod_uid, *node_name; /* agent mode */
 	size_t n;
 	otlp_pb_span **spans;
 };
@@ -767,6 +776,12 @@ struct otlp_spans *otlp_spans__new(const struct tt_trace *t)
 		if ((t->proc->exe_path && !out->exe_path) || (t->proc->exe_name && !out->exe_name) ||
 		    (t->proc->cmdline && !out->cmdline))
 			goto fail;
+		if (copy_opt(&out->arena, t->proc->service_name, &out->service_name) ||
+		    copy_opt(&out->arena, t->proc->service_instance_id, &out->instance_id) ||
+		    copy_opt(&out->arena, t->proc->container_id, &out->container_id) ||
+		    copy_opt(&out->arena, t->proc->pod_uid, &out->pod_uid) ||
+		    copy_opt(&out->arena, t->proc->node_name, &out->node_name))
+			goto fail;
 	}
 	for (size_t i = 0; i < t->n_spans; i++) {
 		err = convert_span(out, trace_id, t->spans[i], &ps[i]);
@@ -811,7 +826,10 @@ static bool str_eq(const char *a, const char *b)
 static bool same_process(const struct otlp_spans *a, const struct otlp_spans *b)
 {
 	return a->has_proc == b->has_proc && a->pid == b->pid && str_eq(a->exe_path, b->exe_path) &&
-	       str_eq(a->exe_name, b->exe_name) && str_eq(a->cmdline, b->cmdline);
+	       str_eq(a->exe_name, b->exe_name) && str_eq(a->cmdline, b->cmdline) &&
+	       str_eq(a->service_name, b->service_name) && str_eq(a->instance_id, b->instance_id) &&
+	       str_eq(a->container_id, b->container_id) && str_eq(a->pod_uid, b->pod_uid) &&
+	       str_eq(a->node_name, b->node_name);
 }
 
 static otlp_pb_kv *find_kv(otlp_pb_kv **kvs, size_t n, const char *key)
@@ -829,14 +847,16 @@ static otlp_pb_resource *build_resource(struct arena_chunk **a, const struct otl
 					const struct otlp_spans *p)
 {
 	otlp_pb_resource *r = arena_alloc(a, sizeof(*r));
-	size_t max = 6 + cfg->n_resource_attrs, n = 0;
+	size_t max = 11 + cfg->n_resource_attrs, n = 0;
 	otlp_pb_kv **kv = arena_alloc(a, max * sizeof(*kv));
 	char *svc = NULL;
 
 	if (!r || !kv)
 		return NULL;
 	opentelemetry__proto__resource__v1__resource__init(r);
-	if (cfg->service_name) {
+	if (p->service_name) {
+		kv[n++] = kv_str(a, "service.name", p->service_name);
+	} else if (cfg->service_name) {
 		kv[n++] = kv_str(a, "service.name", cfg->service_name);
 	} else {
 		/* the specification's default: "unknown_service:" + process.executable.name */
@@ -859,6 +879,14 @@ static otlp_pb_resource *build_resource(struct arena_chunk **a, const struct otl
 			kv[n++] = kv_str(a, "process.executable.path", p->exe_path);
 		if (p->cmdline)
 			kv[n++] = kv_str(a, "process.command_line", p->cmdline);
+		if (p->instance_id)
+			kv[n++] = kv_str(a, "service.instance.id", p->instance_id);
+		if (p->container_id)
+			kv[n++] = kv_str(a, "container.id", p->container_id);
+		if (p->pod_uid)
+			kv[n++] = kv_str(a, "k8s.pod.uid", p->pod_uid);
+		if (p->node_name)
+			kv[n++] = kv_str(a, "k8s.node.name", p->node_name);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (!kv[i])

@@ -21,12 +21,16 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/epoll.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "assembler.h"
 #include "attach.h"
 #include "catalog.h"
+#include "cgroup_ident.h"
+#include "glob.h"
 #include "cli.h"
 #include "elfsyms.h"
 #include "flamegraph_cmd.h"
@@ -101,7 +105,11 @@ struct target {
 	char *cmdline;
 	struct tt_process proc;
 	pid_t ppid; /* a followed child: the traced process that forked it; 0 for a root */
-	uint64_t gone_ns; /* a child no longer followed: when (freed a trace timeout later) */
+	uint64_t gone_ns; /* no longer followed: when (freed a trace timeout later) */
+	/* agent mode: identity (tt_process points here) */
+	char *service;
+	char instance_id[320];
+	struct cgroup_ident cg;
 };
 
 static unsigned long long proc_starttime(pid_t pid)
@@ -201,7 +209,21 @@ struct session {
 	struct probe_spec specs[MAX_SPECS];
 	size_t n_specs;
 	struct catalog *cat;
-	struct target **targets; /* roots (-p, launched) first, then followed children */
+	struct target **targets; /* roots (-p, launched, agent matches), followed children */
+	bool agent; /* ttatrace agent: roots come and go with the catalogue's targets: */
+	char host[256];
+	struct probed_exe { /* programs in probed_exes, and what selected them */
+		uint64_t dev, ino;
+		const struct cat_target *sel;
+		char *exe;
+	} *probed;
+	size_t n_probed;
+	struct agent_totals {
+		uint64_t matched; /* processes that matched a target (found at start or exec) */
+		uint64_t from_first_call; /* of which the kernel traced from exec (probed program) */
+		uint64_t execs_seen; /* exec events looked at */
+		uint64_t attach_failed; /* matched processes whose scan failed */
+	} ag;
 	size_t n_targets, cap_targets;
 	bool follow; /* forked children are traced */
 	struct bpf_link *follow_links[3]; /* fork, exec, exit tracepoints */
@@ -241,6 +263,8 @@ struct session {
 	struct sample_kernel_opts sko;
 	struct assembler *asmb;
 	struct ring_buffer *rb;
+	struct ring_buffer *prb; /* process lifecycle events: read before spans */
+	int epfd; /* both rings */
 	struct run_totals rt;
 };
 
@@ -258,6 +282,11 @@ static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
 	for (i = s->n_targets; i-- > 0;)
 		if ((uint32_t)s->targets[i]->pid == pid)
 			return &s->targets[i]->proc;
+	/* its exec or fork event may be waiting in the other ring: read it, once */
+	if (s->prb && ring_buffer__consume(s->prb) > 0)
+		for (i = s->n_targets; i-- > 0;)
+			if ((uint32_t)s->targets[i]->pid == pid)
+				return &s->targets[i]->proc;
 	return NULL;
 }
 
@@ -265,7 +294,8 @@ static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
  * it forks must keep running to be followed. 0 or -errno. */
 static int traced_put(struct session *s, pid_t pid, const char *exe)
 {
-	struct tt_traced v = { .parent = pid, .flags = TT_TRACED_ROOT };
+	/* an agent's process is followed like a child: exec of another program ends it */
+	struct tt_traced v = { .parent = pid, .flags = s->agent ? 0 : TT_TRACED_ROOT };
 	__u32 k = pid;
 	struct stat st;
 
@@ -590,6 +620,7 @@ static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
 	skel->rodata->governor_on = o->max_rate > 0;
 	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
 	skel->rodata->follow_forks = !o->no_follow_forks;
+	skel->rodata->agent_mode = o->agent;
 	bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
 	sample_kernel__configure(skel, sko);
 }
@@ -732,6 +763,8 @@ static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struc
 
 
 static int follow_start(struct session *s);
+static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_event *e);
+static void agent_inherit(struct session *s, struct target *t, const struct target *parent);
 
 /* --- the lifecycle ------------------------------------------------------------ */
 
@@ -745,6 +778,9 @@ struct session *session__new(const struct tt_opts *o)
 	}
 	s->o = *o;
 	s->multi = true;
+	s->agent = o->agent;
+	if (gethostname(s->host, sizeof(s->host) - 1))
+		snprintf(s->host, sizeof(s->host), "localhost");
 	s->launch = (struct launch){ -1, -1, -1 };
 	verbosity = o->verbose;
 	libbpf_set_print(libbpf_print);
@@ -951,7 +987,7 @@ int session__load(struct session *s)
 	attacher__set_probe_at_entry(s->att, o->probe_at_entry);
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
-	if (!o->no_follow_forks) {
+	if (!o->no_follow_forks || o->agent) {
 		rc = follow_start(s);
 		if (rc)
 			return rc;
@@ -1015,8 +1051,9 @@ static void reap_children(struct session *s, uint64_t now)
 	for (i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 
-		if (t->ppid && t->gone_ns && now - t->gone_ns > grace) {
+		if (t->gone_ns && now - t->gone_ns > grace) {
 			free(t->cmdline);
+			free(t->service);
 			free(t);
 			continue;
 		}
@@ -1044,6 +1081,8 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 		}
 		s->fol.followed++;
 		target_fill(t);
+		if (s->agent)
+			agent_inherit(s, t, target_find(s, e->ppid));
 		/* its libraries: per-process links, so the child needs its own */
 		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
 		if (r > 0) {
@@ -1072,10 +1111,17 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 			unfollow(s, t);
 		if (s->o.verbose)
 			fprintf(stderr, "ttatrace: pid %d exec'd another program: not followed\n", e->pid);
+		if (s->agent)
+			agent_consider(s, e->pid, NULL); /* it may match another target */
+		break;
+	case TT_PROC_EXEC_PROBED:
+	case TT_PROC_EXEC_NEW:
+		s->ag.execs_seen++;
+		agent_consider(s, e->pid, e);
 		break;
 	case TT_PROC_EXIT:
 		t = target_find(s, e->pid);
-		if (t && t->ppid)
+		if (t && t->alive && (t->ppid || s->agent))
 			unfollow(s, t);
 		break;
 	case TT_PROC_LOST:
@@ -1119,6 +1165,288 @@ static void print_follow_summary(struct session *s)
 		fprintf(stderr, "ttatrace: %llu probe hits by untraced processes running a probed "
 				"program were ignored\n",
 			(unsigned long long)fs.foreign_hits);
+}
+
+/* --- the agent: targets from the catalogue ------------------------------------ */
+
+static int read_small(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+/* The value of NAME in pid's environment (as it was at exec), malloc'd; NULL if unset. */
+static char *proc_env(pid_t pid, const char *name)
+{
+	static char buf[65536];
+	size_t nl = strlen(name);
+	int n = read_small(pid, "environ", buf, sizeof(buf)), i = 0;
+
+	while (n > 0 && i < n) {
+		const char *e = buf + i;
+		size_t l = strnlen(e, (size_t)(n - i));
+
+		if (l > nl && !strncmp(e, name, nl) && e[nl] == '=')
+			return strndup(e + nl + 1, l - nl - 1);
+		i += (int)l + 1;
+	}
+	return NULL;
+}
+
+/* The first targets: entry every given selector of which matches pid; NULL if none. */
+static const struct cat_target *agent_match(struct session *s, pid_t pid, char *cg, size_t cglen,
+					    bool *gone)
+{
+	char exe[PATH_MAX], path[64], comm[64];
+	const struct cat_target *hit = NULL;
+	char *cmdline = NULL;
+	bool have_cg = false;
+	size_t i;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	*gone = n < 0 && (errno == ENOENT || errno == ESRCH);
+	if (n <= 0)
+		return NULL; /* gone, or a kernel thread */
+	exe[n] = '\0';
+	if (read_small(pid, "comm", comm, sizeof(comm)) < 0)
+		return NULL;
+	comm[strcspn(comm, "\n")] = '\0';
+	cg[0] = '\0';
+	for (i = 0; i < s->cat->n_targets && !hit; i++) {
+		const struct cat_target *t = &s->cat->targets[i];
+
+		if (t->exe && !glob_match(t->exe, exe))
+			continue;
+		if (t->comm && !glob_match(t->comm, comm))
+			continue;
+		if (t->cmdline) {
+			if (!cmdline)
+				cmdline = proc_cmdline(pid);
+			if (!cmdline || !glob_match(t->cmdline, cmdline))
+				continue;
+		}
+		if (t->cgroup) {
+			if (!have_cg && cgroup_ident__path_of(pid, cg, cglen))
+				continue;
+			have_cg = true;
+			if (!glob_match(t->cgroup, cg))
+				continue;
+		}
+		hit = t;
+	}
+	free(cmdline);
+	if (hit && !have_cg && cgroup_ident__path_of(pid, cg, cglen))
+		cg[0] = '\0';
+	return hit;
+}
+
+/* service.name (the catalogue's, else the process's OTEL_SERVICE_NAME, else the
+ * name it was started as), service.instance.id, container.id, k8s.pod.uid. */
+static void agent_identity(struct session *s, struct target *t, const struct cat_target *sel,
+			   const char *cg)
+{
+	const char *argv0 = t->cmdline && *t->cmdline ? t->cmdline : t->exe, *base;
+	size_t l;
+
+	if (sel->service)
+		t->service = strdup(sel->service);
+	else
+		t->service = proc_env(t->pid, "OTEL_SERVICE_NAME");
+	if (!t->service || !*t->service) {
+		free(t->service);
+		l = strcspn(argv0, " ");
+		base = memrchr(argv0, '/', l);
+		base = base ? base + 1 : argv0;
+		t->service = strndup(base, l - (size_t)(base - argv0));
+	}
+	snprintf(t->instance_id, sizeof(t->instance_id), "%s-%d-%llu", s->host, t->pid,
+		 t->starttime);
+	cgroup_ident__parse(cg, &t->cg);
+	t->proc.service_name = t->service;
+	t->proc.service_instance_id = t->instance_id;
+	t->proc.container_id = t->cg.container_id[0] ? t->cg.container_id : NULL;
+	t->proc.pod_uid = t->cg.pod_uid[0] ? t->cg.pod_uid : NULL;
+	t->proc.node_name = getenv("NODE_NAME");
+}
+
+/* A forked child of an agent's process: its parent's service, its own instance and
+ * cgroup (a child may have moved). */
+static void agent_inherit(struct session *s, struct target *t, const struct target *parent)
+{
+	struct cat_target sel = { .service = parent ? parent->service : NULL };
+	char cg[4096];
+
+	if (cgroup_ident__path_of(t->pid, cg, sizeof(cg)))
+		cg[0] = '\0';
+	agent_identity(s, t, &sel, cg);
+}
+
+/* Its program in probed_exes: its next processes are traced by the kernel at exec. */
+static void agent_probed(struct session *s, const struct target *t, const struct cat_target *sel)
+{
+	struct probed_exe *np;
+	struct tt_file_key k;
+	char path[64];
+	struct stat st;
+	__u8 one = 1;
+	size_t i;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+	if (stat(path, &st))
+		return;
+	k.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	k.ino = st.st_ino;
+	for (i = 0; i < s->n_probed; i++)
+		if (s->probed[i].dev == k.dev && s->probed[i].ino == k.ino)
+			return;
+	np = realloc(s->probed, (s->n_probed + 1) * sizeof(*np));
+	if (!np)
+		return;
+	s->probed = np;
+	np[s->n_probed] = (struct probed_exe){ k.dev, k.ino, sel, strdup(t->exe) };
+	if (!np[s->n_probed].exe)
+		return;
+	s->n_probed++;
+	bpf_map_update_elem(bpf_map__fd(s->skel->maps.probed_exes), &k, &one, BPF_ANY);
+}
+
+/* A process of a probed program that ended before userspace looked at it: the
+ * kernel traced it; it is named by what probed its program. */
+static const struct probed_exe *probed_of(struct session *s, uint64_t dev, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_probed; i++)
+		if (s->probed[i].dev == dev && s->probed[i].ino == ino)
+			return &s->probed[i];
+	return NULL;
+}
+
+/* A process found at start or at exec: traced if a targets: entry matches it.
+ * in_kernel: the kernel already put it in traced_tgids (a probed program). */
+static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_event *e)
+{
+	const struct probed_exe *pe = NULL;
+	bool in_kernel = e && e->type == TT_PROC_EXEC_PROBED, gone = false;
+	const struct cat_target *sel;
+	struct target *t;
+	char cg[4096], err[512];
+	int r;
+
+	if (pid == getpid())
+		return;
+	sel = agent_match(s, pid, cg, sizeof(cg), &gone);
+	if (!sel && gone && in_kernel && (pe = probed_of(s, e->exe_dev, e->exe_ino))) {
+		/* already over: the kernel traced it whole; name it by its program */
+		t = target_add(s, pid, 0, false);
+		if (!t)
+			return;
+		s->ag.matched++;
+		s->ag.from_first_call++;
+		snprintf(t->exe, sizeof(t->exe), "%s", pe->exe);
+		t->cmdline = strdup("");
+		t->proc.pid = pid;
+		t->proc.exe_path = t->exe;
+		t->proc.exe_name = strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe;
+		t->proc.cmdline = t->cmdline;
+		agent_identity(s, t, pe->sel, "");
+		unfollow(s, t);
+		return;
+	}
+	if (!sel) {
+		if (in_kernel) {
+			/* a probed program, but this process is not selected */
+			__u32 k = pid;
+
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.traced_tgids), &k);
+		}
+		return;
+	}
+	t = target_find(s, pid);
+	if (t && t->alive)
+		return;
+	t = target_add(s, pid, 0, !in_kernel);
+	if (!t) {
+		s->ag.attach_failed++;
+		return;
+	}
+	s->ag.matched++;
+	if (in_kernel)
+		s->ag.from_first_call++;
+	target_fill(t);
+	agent_identity(s, t, sel, cg);
+	r = attacher__scan_pid(s->att, pid, err, sizeof(err));
+	if (r < 0) {
+		s->ag.attach_failed++;
+		if (s->o.verbose)
+			fprintf(stderr, "ttatrace: agent: pid %d: %s\n", pid, err);
+		unfollow(s, t);
+		return;
+	}
+	s->total += r;
+	if (r > 0)
+		hist_reader__sync(s->hreader, s->pt);
+	agent_probed(s, t, sel);
+	if (s->o.verbose)
+		fprintf(stderr, "ttatrace: agent: tracing pid %d (%s, service %s, targets: line %d)%s\n",
+			pid, t->exe, t->service ? t->service : "?", sel->line,
+			in_kernel ? " from its first call" : "");
+}
+
+int session__agent_attach(struct session *s)
+{
+	struct dirent *de;
+	DIR *d;
+
+	if (!s->cat || !s->cat->n_targets) {
+		tt_die_msg("agent: %s has no targets: (say which processes to trace, see tools/catalog.md)",
+			   s->o.config);
+		return EXIT_USAGE;
+	}
+	/* the tracepoints are on (session__load): a process started from now is seen at
+	 * exec; those already running are found here */
+	d = opendir("/proc");
+	if (!d) {
+		tt_die_msg("agent: cannot list /proc: %s", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	while ((de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		agent_consider(s, (pid_t)pid, NULL);
+	}
+	closedir(d);
+	fprintf(stderr, "ttatrace: agent: %" PRIu64 " running processes matched the targets\n",
+		s->ag.matched);
+	return 0;
+}
+
+static void print_agent_summary(struct session *s)
+{
+	if (!s->agent)
+		return;
+	fprintf(stderr,
+		"ttatrace: agent: %" PRIu64 " processes traced (%" PRIu64 " from their first call, "
+		"their program already probed), %" PRIu64 " execs looked at, %" PRIu64
+		" attach failures\n",
+		s->ag.matched, s->ag.from_first_call, s->ag.execs_seen, s->ag.attach_failed);
 }
 
 static void nothing_matched(struct session *s, const char *what)
@@ -1255,6 +1583,8 @@ static const char *service_label(struct session *s)
 {
 	const char *service = s->oc.service_name;
 
+	if (!service && s->agent)
+		return "ttatrace-agent"; /* per-process services go to the spans' resources */
 	if (!service && s->n_targets && s->targets[0]->exe[0]) {
 		service = strrchr(s->targets[0]->exe, '/');
 		service = service ? service + 1 : s->targets[0]->exe;
@@ -1349,8 +1679,13 @@ int session__start(struct session *s)
 	if (!s->asmb)
 		return EXIT_RUNTIME;
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_record, s, NULL);
-	if (!s->rb || ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.proc_events), on_proc_event,
-				       s)) {
+	s->prb = ring_buffer__new(bpf_map__fd(s->skel->maps.proc_events), on_proc_event, s, NULL);
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (!s->rb || !s->prb || s->epfd < 0 ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->rb),
+		      &(struct epoll_event){ .events = EPOLLIN }) ||
+	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(s->prb),
+		      &(struct epoll_event){ .events = EPOLLIN })) {
 		tt_die_msg("creating the ring buffer reader: %s", strerror(errno));
 		return EXIT_RUNTIME;
 	}
@@ -1388,12 +1723,16 @@ int session__run(struct session *s)
 		uint64_t now;
 		bool any = false;
 
-		r = ring_buffer__poll(s->rb, o->drain_ms);
-		if (r < 0 && r != -EINTR) {
-			tt_die_msg("reading the ring buffer: %s", strerror(-r));
+		struct epoll_event ev[2];
+
+		r = epoll_wait(s->epfd, ev, 2, (int)o->drain_ms);
+		if (r < 0 && errno != EINTR) {
+			tt_die_msg("reading the ring buffer: %s", strerror(errno));
 			break;
 		}
-		/* the kernel wakes us only past a fill level: drain what is there */
+		/* a process's exec or fork before its spans; the kernel wakes us only past
+		 * a fill level: drain what is there */
+		ring_buffer__consume(s->prb);
 		ring_buffer__consume(s->rb);
 		now = now_mono_ns();
 		if (s->sk) {
@@ -1413,10 +1752,10 @@ int session__run(struct session *s)
 			bool was = t->alive;
 
 			any |= target_alive(t);
-			if (was && !t->alive && t->ppid)
+			if (was && !t->alive && (t->ppid || s->agent))
 				unfollow(s, t); /* its exit event was lost */
 		}
-		if (!any) {
+		if (!any && !s->agent) {
 			if (o->verbose)
 				fprintf(stderr, "ttatrace: every target has exited\n");
 			break;
@@ -1441,6 +1780,7 @@ int session__run(struct session *s)
 
 	/* detach first (entries, then exits), then take what is left in the ring */
 	probe_table__detach_all(s->pt);
+	ring_buffer__consume(s->prb);
 	ring_buffer__consume(s->rb);
 	/* traces whose root is still open keep their held spans: count them */
 	sample_kernel__drain(s->sk);
@@ -1470,6 +1810,7 @@ static void print_summary(struct session *s, const struct tt_kstats *ks,
 	}
 	sample_kernel__print_summary(stderr, s->sk, s->sampler, ks);
 	print_follow_summary(s);
+	print_agent_summary(s);
 }
 
 int session__close(struct session *s, int rc)
@@ -1533,6 +1874,9 @@ int session__close(struct session *s, int rc)
 	bpf_link__destroy(s->stop_link);
 	bpf_link__destroy(s->fork_link);
 	ring_buffer__free(s->rb);
+	ring_buffer__free(s->prb);
+	if (s->epfd > 0)
+		close(s->epfd);
 	assembler__free(s->asmb);
 	sampler__free(s->sampler);
 	sample_kernel__free(s->sk);
@@ -1548,9 +1892,13 @@ int session__close(struct session *s, int rc)
 		bpf_link__destroy(s->follow_links[i]);
 	for (i = 0; i < s->n_targets; i++) {
 		free(s->targets[i]->cmdline);
+		free(s->targets[i]->service);
 		free(s->targets[i]);
 	}
 	free(s->targets);
+	for (i = 0; i < s->n_probed; i++)
+		free(s->probed[i].exe);
+	free(s->probed);
 	free(s);
 	return rc;
 }

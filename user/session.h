@@ -36,6 +36,9 @@ int session__load(struct session *s);
 int session__attach_pids(struct session *s);
 /* -- CMD: started stopped, probed before its first instruction. */
 int session__launch(struct session *s);
+/* ttatrace agent: the processes the catalogue's targets: select, running now (found
+ * in /proc) and from now on (at exec, in the kernel); runs until stopped. */
+int session__agent_attach(struct session *s);
 int session__start(struct session *s);
 int session__run(struct session *s);
 int session__close(struct session *s, int rc);

@@ -46,6 +46,12 @@ struct tt_process {
 	const char *exe_path; /* /proc/PID/exe target at attach time */
 	const char *exe_name; /* basename of exe_path */
 	const char *cmdline; /* argv joined with spaces */
+	/* agent mode (NULL otherwise): semantic-convention identity of the process */
+	const char *service_name; /* over the exporter's OTEL_SERVICE_NAME */
+	const char *service_instance_id;
+	const char *container_id;
+	const char *pod_uid; /* k8s.pod.uid */
+	const char *node_name; /* k8s.node.name */
 };
 
 struct tt_span {
