@@ -11,6 +11,7 @@
 
 #include "critpath.h"
 #include "folded_parse.h"
+#include "out_open.h"
 
 /* Space above the frames: title, subtitle, then the zoom button and search box. */
 #define HEADER_PX 84
@@ -1378,6 +1379,17 @@ int flamegraph__write_svg_file(struct flamegraph *fg, const char *path)
 		return -EINVAL;
 	if (!strcmp(path, "-"))
 		return flamegraph__write_svg(fg, stdout);
+	if (!out_open__is_regular_or_absent(path)) {
+		/* a device, a FIFO or a symlink: written in place, through the checks
+		 * of out_open() (a rename would replace the node itself) */
+		f = out_open(path);
+		if (!f)
+			return -errno;
+		err = flamegraph__write_svg(fg, f);
+		if (fclose(f) && !err)
+			err = -errno;
+		return err;
+	}
 	if (asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return -ENOMEM;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -7,6 +7,7 @@
 
 #include "critpath.h"
 #include "folded.h"
+#include "out_open.h"
 #include "folded_parse.h"
 
 struct entry {
@@ -56,7 +57,7 @@ struct folded *folded__new(const char *path, bool critical_path)
 		return NULL;
 	f->critical = critical_path;
 	if (path) {
-		f->out = strcmp(path, "-") ? fopen(path, "w") : stdout;
+		f->out = out_open(path);
 		f->path = strdup(path);
 		if (!f->out || !f->path) {
 			int e = errno;

@@ -43,6 +43,7 @@
 #include "otlp_http.h"
 #include "otlp_json.h"
 #include "otlp_metrics.h"
+#include "out_open.h"
 #include "outputs.h"
 #include "probes.h"
 #include "procmaps.h"
@@ -606,9 +607,9 @@ static int launch_go(struct launch *l)
 
 static FILE *open_output(const char *path)
 {
-	if (!path || !strcmp(path, "-"))
+	if (!path)
 		return stdout;
-	return fopen(path, "we");
+	return out_open(path);
 }
 
 /* Read-only settings, before load (and again if the first load fails). */
@@ -855,23 +856,26 @@ static int open_outputs(struct session *s)
 
 	s->out = open_output(o->output);
 	if (!s->out) {
-		tt_die_msg("cannot open output %s: %s", o->output, strerror(errno));
+		tt_die_msg("cannot open output %s: %s", o->output, out_open__strerror(o->output, errno));
 		return EXIT_RUNTIME;
 	}
 	if (o->folded && !(s->folded = folded__new(o->folded, o->critical_path))) {
-		tt_die_msg("cannot open folded output %s: %s", o->folded, strerror(errno));
+		tt_die_msg("cannot open folded output %s: %s", o->folded,
+			   out_open__strerror(o->folded, errno));
 		return EXIT_RUNTIME;
 	}
 	if (o->svg) {
 		struct flamegraph_opts fo = { .unit = "ns", .title = "ttatrace" };
-		FILE *probe_f = fopen(o->svg, "ae");
+		int probe_fd = strcmp(o->svg, "-") ? out_open_fd(o->svg, false) : STDOUT_FILENO;
 
 		/* fail before tracing if the SVG cannot be written */
-		if (!probe_f) {
-			tt_die_msg("cannot write flame graph %s: %s", o->svg, strerror(errno));
+		if (probe_fd < 0) {
+			tt_die_msg("cannot write flame graph %s: %s", o->svg,
+				   out_open__strerror(o->svg, errno));
 			return EXIT_RUNTIME;
 		}
-		fclose(probe_f);
+		if (probe_fd != STDOUT_FILENO)
+			close(probe_fd);
 		s->svg = flamegraph__new(&fo);
 		if (!s->svg)
 			return EXIT_RUNTIME;
