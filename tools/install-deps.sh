@@ -11,7 +11,7 @@ PKGS=(
 	libcurl4-openssl-dev libmicrohttpd-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl
-	prometheus gdb
+	prometheus gdb time
 )
 
 # Test tools wanted as commands: a machine may already have them from elsewhere

@@ -13,6 +13,8 @@
 
 #include "flamegraph.h"
 #include "folded_parse.h"
+#include "out_open.h"
+#include "text_safe.h"
 
 #define EXIT_USAGE 2
 
@@ -52,39 +54,43 @@ static const char USAGE[] =
 struct input_ctx {
 	struct flamegraph *fg;
 	bool base;
+	int cb_err; /* what stopped the parse from the callback, if anything */
 };
 
 static int add_line(const char *const *frames, size_t n, uint64_t value, void *ctx)
 {
 	struct input_ctx *ic = ctx;
 
-	return flamegraph__add_folded(ic->fg, frames, n, value, ic->base);
+	ic->cb_err = flamegraph__add_folded(ic->fg, frames, n, value, ic->base);
+	return ic->cb_err;
 }
 
 /* Reads one input; prints its own errors. */
 static int read_input(struct flamegraph *fg, const char *path, bool base, bool strict,
 		      uint64_t *stacks)
 {
-	struct input_ctx ic = { fg, base };
-	struct folded_parse_stats st;
-	const char *name = strcmp(path, "-") ? path : "<stdin>";
+	struct input_ctx ic = { fg, base, 0 };
+	struct folded_parse_stats st = { 0 };
+	char name[TEXT_SAFE_SIZE(256)];
 	FILE *f = stdin;
 	int err;
 
+	text_safe(name, sizeof(name), strcmp(path, "-") ? path : "<stdin>", SIZE_MAX);
 	if (strcmp(path, "-")) {
-		f = fopen(path, "r");
+		f = fopen(path, "re");
 		if (!f) {
-			fprintf(stderr, "ttatrace: opening %s: %s\n", path, strerror(errno));
-			return -errno;
+			err = -errno;
+			fprintf(stderr, "ttatrace: opening %s: %s\n", name, strerror(-err));
+			return err;
 		}
 	}
-	err = folded_parse__file(f, name, strict, add_line, &ic, &st);
+	err = folded_parse__file(f, path, strict, add_line, &ic, &st);
 	if (f != stdin)
 		fclose(f);
 	if (err == -EINVAL && strict) {
 		fprintf(stderr, "ttatrace: %s: rejected (--strict)\n", name);
-	} else if (err && err != -EIO) {
-		/* -EIO was reported by the parser with its reason */
+	} else if (err && ic.cb_err) {
+		/* the parser reports its own errors with their reason */
 		fprintf(stderr, "ttatrace: reading %s: %s\n", name, strerror(-err));
 	} else if (!err && st.stacks == 0) {
 		fprintf(stderr,
@@ -234,8 +240,12 @@ int flamegraph_cmd_main(int argc, char **argv)
 	 * leaves an existing output file alone */
 	err = flamegraph__write_svg_file(fg, output ? output : "-");
 	if (err) {
-		fprintf(stderr, "ttatrace: writing %s: %s\n",
-			output && strcmp(output, "-") ? output : "<stdout>", strerror(-err));
+		char safe[TEXT_SAFE_SIZE(256)];
+
+		text_safe(safe, sizeof(safe), output && strcmp(output, "-") ? output : "<stdout>",
+			  SIZE_MAX);
+		fprintf(stderr, "ttatrace: writing %s: %s\n", safe,
+			output ? out_open__strerror(output, -err) : strerror(-err));
 		goto cleanup;
 	}
 	rc = 0;

@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "text_safe.h"
+
 struct parser {
-	const char *fname;
+	const char *fname; /* escaped for messages */
 	bool strict;
 	uint64_t lineno;
 	struct folded_parse_stats *stats;
@@ -134,6 +136,7 @@ static int report(struct parser *p, const char *fmt, ...)
 	p->stats->malformed++;
 	if (p->strict || p->stats->malformed <= FOLDED_PARSE_MAX_REPORTS) {
 		fprintf(stderr, "ttatrace: %s:%" PRIu64 ": ", p->fname, p->lineno);
+		/* the arguments are escaped by the callers (tok()) */
 		va_start(ap, fmt);
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
@@ -142,17 +145,18 @@ static int report(struct parser *p, const char *fmt, ...)
 	return p->strict ? -EINVAL : 0;
 }
 
-/* Prints at most 40 bytes of a token so a binary file does not flood stderr. */
-static int token_len(size_t len)
+/* At most 40 bytes of a token, escaped, so a binary file neither floods stderr
+ * nor sends escape sequences to the terminal. */
+static const char *tok(char *buf, size_t size, const char *s, size_t len)
 {
-	return len > 40 ? 40 : (int)len;
+	return text_safe(buf, size, s, len > 40 ? 40 : len);
 }
 
 static int parse_line(struct parser *p, char *line, size_t len, folded_parse_cb cb, void *ctx)
 {
 	size_t sp, stack_end, n = 0;
 	uint64_t value = 0;
-	char *s;
+	char *s, t[TEXT_SAFE_SIZE(40)];
 
 	if (memchr(line, '\0', len))
 		return report(p, "NUL byte in line");
@@ -169,11 +173,11 @@ static int parse_line(struct parser *p, char *line, size_t len, folded_parse_cb 
 		unsigned d = (unsigned char)line[i] - '0';
 
 		if (d > 9)
-			return report(p, "count '%.*s' is not a non-negative integer",
-				      token_len(len - sp), line + sp);
+			return report(p, "count '%s' is not a non-negative integer",
+				      tok(t, sizeof(t), line + sp, len - sp));
 		if (value > (UINT64_MAX - d) / 10)
-			return report(p, "count '%.*s' does not fit in 64 bits", token_len(len - sp),
-				      line + sp);
+			return report(p, "count '%s' does not fit in 64 bits",
+				      tok(t, sizeof(t), line + sp, len - sp));
 		value = value * 10 + d;
 	}
 	for (stack_end = sp; stack_end > 0 && is_blank(line[stack_end - 1]); stack_end--)
@@ -213,12 +217,55 @@ static int parse_line(struct parser *p, char *line, size_t len, folded_parse_cb 
 	return cb(p->frames, n, value, ctx);
 }
 
+/* getline() with a cap: one line into *LINE (grown as needed, NUL-terminated) up
+ * to FOLDED_PARSE_MAX_LINE bytes. Returns its length, -1 at the end of the input,
+ * -2 on a read error (errno set), -3 when the line is longer than the cap. */
+static ssize_t read_line(FILE *f, char **line, size_t *cap)
+{
+	size_t len = 0;
+	int c;
+
+	for (;;) {
+		c = getc_unlocked(f);
+		if (c == EOF) {
+			if (ferror(f))
+				return -2;
+			break;
+		}
+		if (len + 2 > *cap) {
+			size_t ncap = *cap ? *cap * 2 : 4096;
+			char *l;
+
+			if (len >= FOLDED_PARSE_MAX_LINE)
+				return -3;
+			if (ncap > FOLDED_PARSE_MAX_LINE + 2)
+				ncap = FOLDED_PARSE_MAX_LINE + 2;
+			l = realloc(*line, ncap);
+			if (!l) {
+				errno = ENOMEM;
+				return -2;
+			}
+			*line = l;
+			*cap = ncap;
+		}
+		(*line)[len++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	if (len == 0)
+		return -1;
+	(*line)[len] = '\0';
+	return (ssize_t)len;
+}
+
 int folded_parse__file(FILE *f, const char *fname, bool strict, folded_parse_cb cb, void *ctx,
 		       struct folded_parse_stats *stats)
 {
 	struct folded_parse_stats local = { 0 };
+	const char *raw = fname ? fname : "-";
+	size_t name_size = TEXT_SAFE_SIZE(strlen(raw));
+	char *safe_name = malloc(name_size);
 	struct parser p = {
-		.fname = fname ? fname : "-",
 		.strict = strict,
 		.stats = stats ? stats : &local,
 	};
@@ -228,8 +275,11 @@ int folded_parse__file(FILE *f, const char *fname, bool strict, folded_parse_cb 
 	int err = 0;
 
 	memset(p.stats, 0, sizeof(*p.stats));
+	if (!safe_name)
+		return -ENOMEM;
+	p.fname = text_safe(safe_name, name_size, raw, strlen(raw));
 	errno = 0;
-	while ((len = getline(&line, &cap, f)) >= 0) {
+	while ((len = read_line(f, &line, &cap)) >= 0) {
 		char *l = line;
 		size_t n = (size_t)len;
 
@@ -243,10 +293,20 @@ int folded_parse__file(FILE *f, const char *fname, bool strict, folded_parse_cb 
 		if (err)
 			goto cleanup;
 	}
-	if (!feof(f) || ferror(f)) {
-		/* getline() fails with ENOMEM on a line too long to hold */
-		err = errno == ENOMEM ? -ENOMEM : -EIO;
-		fprintf(stderr, "ttatrace: reading %s: %s\n", p.fname, strerror(-err));
+	if (len == -3) {
+		err = -EFBIG;
+		fprintf(stderr,
+			"ttatrace: %s:%" PRIu64 ": line longer than %d MiB (is this a folded file?)\n",
+			p.fname, p.lineno + 1, FOLDED_PARSE_MAX_LINE >> 20);
+		goto cleanup;
+	}
+	if (len == -2) {
+		err = errno ? -errno : -EIO;
+		if (err == -EISDIR)
+			fprintf(stderr, "ttatrace: %s: is a directory (expected a folded file)\n",
+				p.fname);
+		else
+			fprintf(stderr, "ttatrace: reading %s: %s\n", p.fname, strerror(-err));
 		goto cleanup;
 	}
 	if (p.stats->malformed > FOLDED_PARSE_MAX_REPORTS)
@@ -255,5 +315,24 @@ int folded_parse__file(FILE *f, const char *fname, bool strict, folded_parse_cb 
 cleanup:
 	free(line);
 	free(p.frames);
+	free(safe_name);
+	return err;
+}
+
+int folded_parse__buffer(const char *buf, size_t len, const char *fname, bool strict,
+			 folded_parse_cb cb, void *ctx, struct folded_parse_stats *stats)
+{
+	static const char empty[1];
+	FILE *f;
+	int err;
+
+	/* fmemopen() of zero bytes is refused by older C libraries: read an empty buffer */
+	f = fmemopen((void *)(len ? buf : empty), len ? len : 1, "r");
+	if (!f)
+		return -errno;
+	if (!len)
+		(void)getc(f);
+	err = folded_parse__file(f, fname, strict, cb, ctx, stats);
+	fclose(f);
 	return err;
 }

@@ -35,6 +35,9 @@
 
 /* Lines reported one by one on stderr before the rest are only counted. */
 #define FOLDED_PARSE_MAX_REPORTS 20
+/* Longest line read (a stack 10,000 frames deep of 1 KiB names fits): past it the
+ * input is rejected, so an endless line (/dev/zero) cannot exhaust memory. */
+#define FOLDED_PARSE_MAX_LINE (16 << 20)
 /* Longest kind an annotation may carry. */
 #define FOLDED_MAX_KIND_LEN 32
 
@@ -55,10 +58,17 @@ typedef int (*folded_parse_cb)(const char *const *frames, size_t n, uint64_t val
  * lines are reported as "ttatrace: FNAME:LINE: <what is wrong>" on stderr (the
  * first FOLDED_PARSE_MAX_REPORTS of them, then a count) and skipped, or, when
  * STRICT, reported and answered with -EINVAL. STATS may be NULL. Returns 0, a
- * negative errno (-EIO on a read error, -ENOMEM), or the callback's non-zero
- * return. */
+ * negative errno, or the callback's non-zero return. Read errors (-EISDIR,
+ * -EIO, ...) and a line longer than FOLDED_PARSE_MAX_LINE (-EFBIG) are reported
+ * by the parser itself; FNAME and bytes of the input are escaped (text_safe.h)
+ * in every message. */
 int folded_parse__file(FILE *f, const char *fname, bool strict, folded_parse_cb cb, void *ctx,
 		       struct folded_parse_stats *stats);
+
+/* The same over LEN bytes at BUF (a fuzzing and test entry point; the file one is
+ * what production uses, over the same parser). */
+int folded_parse__buffer(const char *buf, size_t len, const char *fname, bool strict,
+			 folded_parse_cb cb, void *ctx, struct folded_parse_stats *stats);
 
 /* Finds FRAME's annotation. Returns the length of the name without it (the
  * whole strlen(FRAME) when there is none); *KIND / *KIND_LEN point at the kind

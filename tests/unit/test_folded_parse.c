@@ -323,6 +323,101 @@ static void test_format_frame(void **state)
 	assert_int_equal(folded_parse__format_frame(NULL, 0, "abc", NULL, true), 7);
 }
 
+/* Issue 13 item 14: bytes of the input are echoed escaped, never raw. */
+static void test_messages_escape_control_characters(void **state)
+{
+	static const char text[] = "a;b \x1b]0;pwned\x07\n"
+				   "c \x9b" "31m\n";
+	struct seen s = { 0 };
+	struct folded_parse_stats st;
+	char err[4096];
+
+	(void)state;
+	assert_int_equal(PARSE(text, false, &s, &st, err), 0);
+	assert_int_equal(st.malformed, 2);
+	assert_non_null(strstr(err, "t.folded:1: count '\\x1b]0;pwned\\x07'"));
+	assert_non_null(strstr(err, "t.folded:2: count '\\x9b" "31m'"));
+	for (const char *p = err; *p; p++)
+		assert_true(*p == '\n' || ((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f));
+}
+
+/* An endless line is refused at FOLDED_PARSE_MAX_LINE with one clear line, and
+ * the file name in messages is escaped too. */
+static void test_line_cap(void **state)
+{
+	size_t len = FOLDED_PARSE_MAX_LINE + 100;
+	char *text = malloc(len);
+	struct seen s = { 0 };
+	struct folded_parse_stats st;
+	char err[4096];
+	FILE *cap = tmpfile();
+	int saved, rc;
+	size_t got;
+
+	(void)state;
+	assert_non_null(text);
+	memcpy(text, "ok 1\n", 5);
+	memset(text + 5, 'a', len - 5);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(cap), STDERR_FILENO);
+	rc = folded_parse__buffer(text, len, "evil\x1b[2Jname", false, record, &s, &st);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(cap);
+	got = fread(err, 1, sizeof(err) - 1, cap);
+	err[got] = '\0';
+	fclose(cap);
+	free(text);
+	assert_int_equal(rc, -EFBIG);
+	assert_int_equal(s.n, 1);
+	assert_non_null(strstr(err, "ttatrace: evil\\x1b[2Jname:2: line longer than 16 MiB"));
+}
+
+/* A directory says so, instead of "Input/output error". */
+static void test_directory(void **state)
+{
+	FILE *d = fopen("/", "r");
+	struct seen s = { 0 };
+	char err[1024];
+	FILE *cap = tmpfile();
+	int saved, rc;
+	size_t got;
+
+	(void)state;
+	assert_non_null(d);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(cap), STDERR_FILENO);
+	rc = folded_parse__file(d, "/", false, record, &s, NULL);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(cap);
+	got = fread(err, 1, sizeof(err) - 1, cap);
+	err[got] = '\0';
+	fclose(cap);
+	fclose(d);
+	assert_int_equal(rc, -EISDIR);
+	assert_string_equal(err, "ttatrace: /: is a directory (expected a folded file)\n");
+}
+
+/* The buffer entry point sees what the file one sees. */
+static void test_buffer_entry_point(void **state)
+{
+	static const char text[] = "a;b 1\nc 2";
+	struct seen s = { 0 };
+	struct folded_parse_stats st;
+
+	(void)state;
+	assert_int_equal(folded_parse__buffer(text, sizeof(text) - 1, "b", true, record, &s, &st), 0);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.lines[1], "c=2");
+	assert_int_equal(folded_parse__buffer("", 0, "b", true, record, &s, &st), 0);
+	assert_int_equal(st.lines, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +431,10 @@ int main(void)
 		cmocka_unit_test(test_annotation),
 		cmocka_unit_test(test_write_frame_round_trip),
 		cmocka_unit_test(test_format_frame),
+		cmocka_unit_test(test_messages_escape_control_characters),
+		cmocka_unit_test(test_line_cap),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_buffer_entry_point),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
