@@ -32,6 +32,7 @@
 #include "cgroup_ident.h"
 #include "glob.h"
 #include "cli.h"
+#include "drop_warn.h"
 #include "elfsyms.h"
 #include "flamegraph_cmd.h"
 #include "flamegraph.h"
@@ -1717,12 +1718,13 @@ static void rescan_targets(struct session *s)
 int session__run(struct session *s)
 {
 	const struct tt_opts *o = &s->o;
-	uint64_t t_start, t_last_scan, t_last_clock, t_last_ctl = 0, self_records = 0;
+	uint64_t t_start, t_last_scan, t_last_clock, t_last_drops, t_last_ctl = 0, self_records = 0;
+	struct drop_warn drops = { 0 };
 	struct tt_kstats ks;
 	size_t i;
 	int r;
 
-	t_start = t_last_scan = t_last_clock = now_mono_ns();
+	t_start = t_last_scan = t_last_clock = t_last_drops = now_mono_ns();
 	while (!exiting) {
 		uint64_t now;
 		bool any = false;
@@ -1750,6 +1752,12 @@ int session__run(struct session *s)
 		}
 		if (s->gov)
 			governor__tick(s->gov, s->pt, now, stderr); /* acts every 0.5 s at most */
+		if (s->sk || now - t_last_drops >= 1000000000ULL) {
+			if (!s->sk)
+				read_kstats(s->skel, &ks);
+			drop_warn__check(&drops, ks.rb_reserve_fail + ks.tail_flush_fail, now, stderr);
+			t_last_drops = now;
+		}
 		assembler__expire(s->asmb, now);
 		for (i = 0; i < s->n_targets; i++) {
 			struct target *t = s->targets[i];
@@ -1782,6 +1790,8 @@ int session__run(struct session *s)
 		}
 	}
 
+	/* calls/s in the summary: the time traced, without the detach below */
+	s->rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
 	/* detach first (entries, then exits), then take what is left in the ring */
 	probe_table__detach_all(s->pt);
 	ring_buffer__consume(s->prb);
@@ -1789,7 +1799,6 @@ int session__run(struct session *s)
 	/* traces whose root is still open keep their held spans: count them */
 	sample_kernel__drain(s->sk);
 	assembler__flush(s->asmb);
-	s->rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
 	return 0;
 }
 
