@@ -54,7 +54,7 @@ FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out t
 
 TOOL_BINS := $(BUILD)/workflow-demo
 
-.PHONY: all deps test unit e2e demo bench install clean vmlinux format
+.PHONY: all deps test unit e2e demo bench install clean vmlinux format fuzz fuzz-build
 all: $(BUILD)/ttatrace $(TOOL_BINS)
 
 deps:
@@ -171,6 +171,38 @@ $(BUILD)/fixtures/%: tests/fixtures/%.cc | $(BUILD)/fixtures
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -g -O1 -Wall $< -o $@
 
+
+# --- fuzzing (libFuzzer: clang, ASan + UBSan) -----------------------------------------
+# tests/fuzz/fuzz_*.c call the production parsers; every user object but main is
+# rebuilt with coverage for them. `make fuzz` runs each FUZZ_SECONDS (default 60),
+# `make test` a few seconds each (tests/fuzz/run.sh). Corpora: tests/fuzz/corpus/NAME/.
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS)) \
+	$(patsubst $(BUILD)/proto/%.c,$(BUILD)/fuzz/obj/proto/%.o,$(PROTO_GEN_C))
+FUZZ_CFLAGS := $(CFLAGS_COMMON) -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+
+$(BUILD)/fuzz/obj/%.o: user/%.c $(SKELS) $(PROTO_GEN_H)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/obj/proto/%.o: $(BUILD)/proto/%.c $(PROTO_GEN_H)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJS) -o $@ $(USER_LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BINS)
+
 export TT_BUILD_DIR := $(BUILD)
 export BUILD
 
@@ -184,8 +216,9 @@ e2e: all $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped
 	$(Q)bash tests/e2e/run.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped
-	$(Q)bash tests/run-all.sh $(UNIT_BINS)
+	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped \
+		$(FUZZ_BINS)
+	$(Q)FUZZ_BINS="$(FUZZ_BINS)" bash tests/run-all.sh $(UNIT_BINS)
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -208,4 +241,4 @@ format:
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/user/*.d $(BUILD)/asan/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/user/*.d $(BUILD)/asan/*.d $(BUILD)/*.d $(BUILD)/fuzz/obj/*.d $(BUILD)/fuzz/*.d)

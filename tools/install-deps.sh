@@ -6,6 +6,7 @@ set -euo pipefail
 
 PKGS=(
 	make gcc g++ clang llvm pkg-config
+	libclang-rt-14-dev # libFuzzer for Debian 12's clang 14 (make fuzz)
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libcmocka-dev libyaml-dev libdw-dev
 	libcurl4-openssl-dev libmicrohttpd-dev

@@ -299,15 +299,91 @@ static int finish(struct loader *ld, struct elf_syms *syms)
 	return 0;
 }
 
+/* The tables of ELF into a new elf_syms named PATH; LD's fd set by the caller
+ * (-1 for an image in memory). */
+static struct elf_syms *load_elf(struct loader *ld, Elf *elf, const char *path)
+{
+	struct elf_syms *syms = NULL;
+	Elf_Scn *scn = NULL;
+	bool have_table = false;
+	size_t phnum;
+	int err = 0;
+
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	if (elf_getphdrnum(elf, &phnum)) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+	ld->loads = calloc(phnum ? phnum : 1, sizeof(*ld->loads));
+	if (!ld->loads) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (size_t i = 0; i < phnum; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
+			ld->loads[ld->n_loads++] = ph;
+	}
+	ld->image = (const unsigned char *)elf_rawfile(elf, &ld->image_len);
+	{
+		GElf_Ehdr eh;
+
+		ld->x86_64 = gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64;
+	}
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
+			continue;
+		have_table = true;
+		err = load_table(ld, elf, scn, &sh);
+		if (err)
+			goto cleanup;
+	}
+	if (!have_table) {
+		err = -ENOEXEC;
+		goto cleanup;
+	}
+
+	syms = calloc(1, sizeof(*syms));
+	if (!syms) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	syms->path = strdup(path);
+	if (!syms->path) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	err = finish(ld, syms);
+	if (!err)
+		err = place_all(ld, syms);
+
+cleanup:
+	free(ld->raw);
+	free(ld->pool);
+	free(ld->loads);
+	if (err) {
+		elf_syms__free(syms);
+		errno = -err;
+		return NULL;
+	}
+	return syms;
+}
+
 struct elf_syms *elf_syms__open(const char *path)
 {
 	struct loader ld = { .fd = -1 };
 	struct elf_syms *syms = NULL;
 	Elf *elf = NULL;
-	Elf_Scn *scn = NULL;
-	bool have_table = false;
 	struct stat st;
-	size_t phnum;
 	int err = 0;
 
 	if (!path || !*path) {
@@ -336,75 +412,42 @@ struct elf_syms *elf_syms__open(const char *path)
 		goto cleanup;
 	}
 	elf = elf_begin(ld.fd, ELF_C_READ_MMAP, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	if (elf_getphdrnum(elf, &phnum)) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-	ld.loads = calloc(phnum ? phnum : 1, sizeof(*ld.loads));
-	if (!ld.loads) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (size_t i = 0; i < phnum; i++) {
-		GElf_Phdr ph;
-
-		if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD)
-			ld.loads[ld.n_loads++] = ph;
-	}
-	ld.image = (const unsigned char *)elf_rawfile(elf, &ld.image_len);
-	{
-		GElf_Ehdr eh;
-
-		ld.x86_64 = gelf_getehdr(elf, &eh) && eh.e_machine == EM_X86_64;
-	}
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-
-		if (!gelf_getshdr(scn, &sh))
-			continue;
-		if (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM)
-			continue;
-		have_table = true;
-		err = load_table(&ld, elf, scn, &sh);
-		if (err)
-			goto cleanup;
-	}
-	if (!have_table) {
-		err = -ENOEXEC;
-		goto cleanup;
-	}
-
-	syms = calloc(1, sizeof(*syms));
-	if (!syms) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	syms->path = strdup(path);
-	if (!syms->path) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	err = finish(&ld, syms);
-	if (!err)
-		err = place_all(&ld, syms);
+	syms = load_elf(&ld, elf, path);
+	if (!syms)
+		err = -errno;
 
 cleanup:
-	free(ld.raw);
-	free(ld.pool);
-	free(ld.loads);
 	elf_end(elf);
 	if (ld.fd >= 0)
 		close(ld.fd);
 	if (err) {
-		elf_syms__free(syms);
 		errno = -err;
 		return NULL;
 	}
+	return syms;
+}
+
+struct elf_syms *elf_syms__open_mem(const void *image, size_t len, const char *name)
+{
+	struct loader ld = { .fd = -1 };
+	struct elf_syms *syms;
+	Elf *elf;
+	int err;
+
+	if (!image || !name) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	/* libelf reads the image in place; it never writes to an ELF_C_READ one */
+	elf = elf_memory((char *)image, len);
+	syms = load_elf(&ld, elf, name);
+	err = errno;
+	elf_end(elf);
+	errno = err;
 	return syms;
 }
 

@@ -34,6 +34,10 @@ struct elf_syms;
  * an ELF file or one with neither .symtab nor .dynsym, ENOMEM.
  */
 struct elf_syms *elf_syms__open(const char *path);
+/* The same over an ELF image in memory (LEN bytes, read in place, kept by the
+ * caller while this runs), reported as NAME: the fuzzing entry point, over the
+ * same reader as elf_syms__open(). */
+struct elf_syms *elf_syms__open_mem(const void *image, size_t len, const char *name);
 void elf_syms__free(struct elf_syms *syms);
 
 /* Sorted by name, then by addr. */

@@ -477,19 +477,17 @@ static void post_once(struct http_sink *hs, const uint8_t *body, size_t len, str
 	otlp_http__error_message(ctype, hs->resp.body, hs->resp.len, a->msg, sizeof(a->msg));
 }
 
-/* A 2xx may still carry a partial success: how many spans the server refused. */
-static uint64_t partial_rejections(struct http_sink *hs, uint64_t n, char *msg, size_t msglen)
+uint64_t otlp_http__partial_rejections(const char *ctype, const void *body, size_t len,
+				       uint64_t n, char *msg, size_t msglen)
 {
-	char *ctype = NULL;
 	otlp_pb_response *resp;
 	uint64_t rejected = 0;
 
 	msg[0] = '\0';
-	curl_easy_getinfo(hs->curl, CURLINFO_CONTENT_TYPE, &ctype);
-	if (!hs->resp.len || !ctype || strncasecmp(ctype, "application/x-protobuf", 22))
+	if (!len || !ctype || strncasecmp(ctype, "application/x-protobuf", 22))
 		return 0;
 	resp = opentelemetry__proto__collector__trace__v1__export_trace_service_response__unpack(
-		NULL, hs->resp.len, hs->resp.body);
+		NULL, len, body);
 	if (!resp)
 		return 0;
 	if (resp->partial_success) {
@@ -503,6 +501,15 @@ static uint64_t partial_rejections(struct http_sink *hs, uint64_t n, char *msg, 
 	opentelemetry__proto__collector__trace__v1__export_trace_service_response__free_unpacked(
 		resp, NULL);
 	return rejected;
+}
+
+/* A 2xx may still carry a partial success: how many spans the server refused. */
+static uint64_t partial_rejections(struct http_sink *hs, uint64_t n, char *msg, size_t msglen)
+{
+	char *ctype = NULL;
+
+	curl_easy_getinfo(hs->curl, CURLINFO_CONTENT_TYPE, &ctype);
+	return otlp_http__partial_rejections(ctype, hs->resp.body, hs->resp.len, n, msg, msglen);
 }
 
 /* Sleeps until delay_ms from now, false if close()'s deadline comes first. */

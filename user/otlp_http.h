@@ -68,6 +68,12 @@ int otlp_http__parse_retry_after(const char *value, time_t now, uint64_t *delay_
 uint64_t otlp_http__backoff_ms(unsigned int attempt, unsigned int initial_ms, unsigned int max_ms,
 			       uint64_t rnd);
 
+/* A 2xx response's partial success (ExportTraceServiceResponse, protobuf bodies
+ * only): how many of the N spans sent the server refused (capped at N), its
+ * message made printable into MSG (empty when none). */
+uint64_t otlp_http__partial_rejections(const char *ctype, const void *body, size_t len,
+				       uint64_t n, char *msg, size_t msglen);
+
 /* Whether an HTTP status is worth retrying (OTLP/HTTP: 429, 502, 503, 504). */
 bool otlp_http__status_retryable(long status);
 

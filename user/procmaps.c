@@ -28,8 +28,7 @@ static bool proc_exists(pid_t pid)
 	return stat(p, &st) == 0;
 }
 
-/* Parses one maps line; returns false for lines that name no regular file we could open. */
-static bool parse_line(char *line, struct proc_module *m, bool *exec, char **path)
+bool procmaps__parse_line(char *line, struct proc_module *m, bool *exec, char **path)
 {
 	unsigned long long start, end, off, ino;
 	unsigned int maj, min;
@@ -171,7 +170,7 @@ int procmaps__read(pid_t pid, struct proc_module **mods, size_t *n)
 		bool exec;
 		char *path;
 
-		if (!parse_line(line, &m, &exec, &path))
+		if (!procmaps__parse_line(line, &m, &exec, &path))
 			continue;
 		err = add_module(&list, &cnt, &cap, &m, path, exec);
 		if (err)

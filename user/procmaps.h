@@ -27,6 +27,11 @@ struct proc_module {
 int procmaps__read(pid_t pid, struct proc_module **mods, size_t *n);
 void procmaps__free(struct proc_module *mods, size_t n);
 
+/* One line of /proc/PID/maps (NUL-terminated, modified in place) into M: false for
+ * lines that name no regular file we could open. *EXEC: the mapping is executable;
+ * *PATH points into LINE. procmaps__read() reads every line through it. */
+bool procmaps__parse_line(char *line, struct proc_module *m, bool *exec, char **path);
+
 /*
  * Whether a user's module spec names path.
  * - spec with a '/': path is exactly spec, or both exist here and are the same file (stat).
