@@ -14,6 +14,15 @@
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
+/* Slow or hostile clients (connections that trickle headers) must not starve the
+ * scrapers: each client address holds at most PROM_MAX_CONN_PER_IP connections, all
+ * together PROM_MAX_CONN, and a connection silent for PROM_IDLE_TIMEOUT_S is closed
+ * (libmicrohttpd's timeout restarts on every byte, so the per-address limit is what
+ * bounds a trickler). A scrape takes milliseconds; Prometheus opens one at a time. */
+#define PROM_MAX_CONN_PER_IP 16
+#define PROM_MAX_CONN 256
+#define PROM_IDLE_TIMEOUT_S 5
+
 struct prom_server {
 	struct MHD_Daemon *d;
 	struct metrics_source src;
@@ -108,7 +117,8 @@ struct prom_server *prom_server__start(const char *addr, const struct metrics_so
 	struct prom_server *s = NULL;
 	const union MHD_DaemonInfo *info;
 	char host[256], port[16];
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	/* epoll (MHD_USE_AUTO), not select(): no FD_SETSIZE ceiling on connections */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO;
 	int e;
 
 	if (!addr || !src || split_addr(addr, host, sizeof(host), port, sizeof(port))) {
@@ -134,8 +144,10 @@ struct prom_server *prom_server__start(const char *addr, const struct metrics_so
 		flags |= MHD_USE_IPv6;
 	/* the port argument is ignored when MHD_OPTION_SOCK_ADDR is given */
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
-				ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				MHD_OPTION_END);
+				ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)PROM_IDLE_TIMEOUT_S, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				(unsigned int)PROM_MAX_CONN_PER_IP, MHD_OPTION_CONNECTION_LIMIT,
+				(unsigned int)PROM_MAX_CONN, MHD_OPTION_END);
 	if (!s->d) {
 		e = errno ? errno : EADDRINUSE;
 		snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(e));
