@@ -17,6 +17,7 @@
 #include <zlib.h>
 
 #include "otlp_http.h"
+#include "exit_deadline.h"
 
 #define MAX_RESPONSE_BYTES (64u << 10)
 #define PROBE_MAX_MS 3000u
@@ -64,12 +65,25 @@ struct http_sink {
 	uint64_t rng;
 };
 
+/* Longest wait without a look at the exit deadline. */
+#define WAIT_SLICE_NS 100000000ull
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* close()'s deadline, or the process's exit deadline when that comes first (a
+ * second Ctrl-C moves it to now). */
+static uint64_t close_deadline(struct http_sink *hs)
+{
+	uint64_t own = __atomic_load_n(&hs->close_deadline_ns, __ATOMIC_ACQUIRE);
+	uint64_t all = exit_deadline__ns();
+
+	return all < own ? all : own;
 }
 
 static struct timespec ns_to_ts(uint64_t ns)
@@ -325,7 +339,7 @@ static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	(void)ulnow;
 	/* non-zero aborts the transfer: close() is out of time */
 	return __atomic_load_n(&hs->stopping, __ATOMIC_ACQUIRE) &&
-	       now_ns() >= __atomic_load_n(&hs->close_deadline_ns, __ATOMIC_ACQUIRE);
+	       now_ns() >= close_deadline(hs);
 }
 
 static int add_header(struct curl_slist **list, const char *fmt, const char *a, const char *b)
@@ -440,7 +454,7 @@ static void post_once(struct http_sink *hs, const uint8_t *body, size_t len, str
 	hs->curl_err[0] = '\0';
 
 	if (__atomic_load_n(&hs->stopping, __ATOMIC_ACQUIRE)) {
-		uint64_t now = now_ns(), dl = __atomic_load_n(&hs->close_deadline_ns, __ATOMIC_ACQUIRE);
+		uint64_t now = now_ns(), dl = close_deadline(hs);
 		long left = dl > now ? (long)((dl - now) / 1000000) + 1 : 1;
 
 		if (left < timeout_ms)
@@ -522,13 +536,14 @@ static bool wait_retry(struct http_sink *hs, uint64_t delay_ms)
 	for (;;) {
 		struct timespec ts;
 
-		if (hs->stopping && until > hs->close_deadline_ns) {
+		if (hs->stopping && until > close_deadline(hs)) {
 			ok = false;
 			break;
 		}
 		if (now_ns() >= until)
 			break;
-		ts = ns_to_ts(until);
+		/* in slices: a second Ctrl-C moves the deadline without a wakeup */
+		ts = ns_to_ts(until < now_ns() + WAIT_SLICE_NS ? until : now_ns() + WAIT_SLICE_NS);
 		pthread_cond_timedwait(&hs->cond, &hs->lock, &ts);
 	}
 	pthread_mutex_unlock(&hs->lock);
@@ -702,7 +717,7 @@ static void *exporter_main(void *arg)
 		}
 		if (!hs->queued)
 			break; /* stopping, nothing left */
-		if (hs->stopping && now_ns() >= hs->close_deadline_ns) {
+		if (hs->stopping && now_ns() >= close_deadline(hs)) {
 			hs->st.spans_dropped_shutdown += hs->queued;
 			hs->queued = 0;
 			free_items(hs->head);
@@ -817,6 +832,7 @@ int otlp_http_sink__shutdown(struct tt_sink *sink)
 		pthread_mutex_unlock(&hs->lock);
 		return 0;
 	}
+	exit_deadline__start(hs->cfg.close_timeout_ms);
 	__atomic_store_n(&hs->close_deadline_ns, now_ns() + hs->cfg.close_timeout_ms * 1000000ull,
 			 __ATOMIC_RELEASE);
 	__atomic_store_n(&hs->stopping, true, __ATOMIC_RELEASE);
@@ -838,8 +854,9 @@ int otlp_http_sink__shutdown(struct tt_sink *sink)
 	pthread_mutex_unlock(&hs->lock);
 	if (dropped)
 		fprintf(stderr,
-			"ttatrace: otlp: %" PRIu64 " spans were not exported to %s within %u ms "
-			"at exit (raise OTEL_BSP_EXPORT_TIMEOUT to wait longer)\n",
+			"ttatrace: otlp: %" PRIu64 " spans were not exported to %s within the "
+			"exit deadline (OTEL_BSP_EXPORT_TIMEOUT, %u ms, or a second Ctrl-C; raise "
+			"it to wait longer)\n",
 			dropped, hs->cfg.endpoint, hs->cfg.close_timeout_ms);
 	return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "otlp_http.h"
 #include "otlp_metrics.h"
+#include "exit_deadline.h"
 
 #define N_BOUNDS TT_PROM_N_LE
 #define N_DROP_REASONS 5
@@ -452,12 +453,26 @@ static uint64_t wall_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* Non-zero aborts the transfer: the exit deadline has passed. */
+static int on_progress(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)ctx;
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return exit_deadline__passed();
+}
+
 static int setup_curl(struct otlp_metrics *m)
 {
 	m->curl = otlp_http__easy(&m->cfg, m->url, &m->resp, &m->hdrs, m->curl_err);
 	if (!m->curl)
 		return -errno;
 	curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS, (long)m->cfg.timeout_ms);
+	curl_easy_setopt(m->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(m->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
 	return 0;
 }
 
@@ -524,7 +539,15 @@ static void export_once(struct otlp_metrics *m, bool final)
 	long status = 0;
 	int err;
 
-	limit_ms = final ? m->cfg.close_timeout_ms : m->cfg.retry_max_elapsed_ms;
+	limit_ms = m->cfg.retry_max_elapsed_ms;
+	if (final) {
+		/* the exit deadline, shared with the last trace export */
+		uint64_t dl, now = mono_ns();
+
+		exit_deadline__start(m->cfg.close_timeout_ms);
+		dl = exit_deadline__ns();
+		limit_ms = dl > now ? (dl - now) / 1000000 : 0;
+	}
 	err = otlp_metrics__encode(&m->cfg, &m->src, m->service, m->start_ns, wall_ns(), &raw,
 				   &raw_len);
 	body = raw;
@@ -545,6 +568,17 @@ static void export_once(struct otlp_metrics *m, bool final)
 
 		otlp_http_response__reset(&m->resp);
 		m->curl_err[0] = '\0';
+		if (final) {
+			uint64_t spent = (mono_ns() - start) / 1000000;
+			long left = spent < limit_ms ? (long)(limit_ms - spent) : 0;
+
+			if (left <= 0) {
+				snprintf(msg, sizeof(msg), "the exit deadline passed");
+				break;
+			}
+			curl_easy_setopt(m->curl, CURLOPT_TIMEOUT_MS,
+					 left < (long)m->cfg.timeout_ms ? left : (long)m->cfg.timeout_ms);
+		}
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDS, (const char *)body);
 		curl_easy_setopt(m->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 		rc = curl_easy_perform(m->curl);
@@ -575,9 +609,13 @@ static void export_once(struct otlp_metrics *m, bool final)
 			curl_easy_getinfo(m->curl, CURLINFO_CONTENT_TYPE, &ctype);
 			otlp_http__error_message(ctype, m->resp.body, m->resp.len, msg, sizeof(msg));
 		} else {
-			retryable = rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT;
-			snprintf(msg, sizeof(msg), "%s",
-				 m->curl_err[0] ? m->curl_err : curl_easy_strerror(rc));
+			retryable = rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT &&
+				    rc != CURLE_ABORTED_BY_CALLBACK;
+			if (rc == CURLE_ABORTED_BY_CALLBACK)
+				snprintf(msg, sizeof(msg), "the exit deadline passed");
+			else
+				snprintf(msg, sizeof(msg), "%s",
+					 m->curl_err[0] ? m->curl_err : curl_easy_strerror(rc));
 		}
 		if (!retryable || attempt >= m->cfg.max_retries)
 			break;
@@ -594,15 +632,15 @@ static void export_once(struct otlp_metrics *m, bool final)
 failed:
 	bump(m, &m->st.failed_exports, 1);
 	pthread_mutex_lock(&m->lock);
-	if (!m->reported || m->cfg.verbose) {
+	if (!m->reported || m->cfg.verbose || final) {
 		char st[32] = "";
 
 		if (status)
 			snprintf(st, sizeof(st), "HTTP %ld: ", status);
-		fprintf(stderr,
-			"ttatrace: otlp metrics: %s: %s%s (the next export carries the totals; "
-			"further failures are only counted)\n",
-			m->url, st, msg);
+		fprintf(stderr, "ttatrace: otlp metrics: %s: %s%s (%s)\n", m->url, st, msg,
+			final ? "the last export at exit: OTEL_BSP_EXPORT_TIMEOUT bounds it"
+			      : "the next export carries the totals; further failures are only "
+				"counted");
 		m->reported = true;
 	}
 	pthread_mutex_unlock(&m->lock);
@@ -723,6 +761,8 @@ void otlp_metrics__stop(struct otlp_metrics *m)
 {
 	if (!m)
 		return;
+	/* from now: an export in flight is cut at the deadline too */
+	exit_deadline__start(m->cfg.close_timeout_ms);
 	pthread_mutex_lock(&m->lock);
 	m->stopping = true;
 	pthread_cond_broadcast(&m->cond);

@@ -34,6 +34,7 @@
 #include "cli.h"
 #include "drop_warn.h"
 #include "elfsyms.h"
+#include "exit_deadline.h"
 #include "flamegraph_cmd.h"
 #include "flamegraph.h"
 #include "folded.h"
@@ -61,6 +62,9 @@ static volatile sig_atomic_t exiting;
 
 static void on_signal(int sig)
 {
+	/* a second one: stop waiting for the exporters (they count what is left) */
+	if (exiting)
+		exit_deadline__expire();
 	exiting = sig;
 }
 
