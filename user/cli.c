@@ -94,7 +94,8 @@ static const struct argp_option options[] = {
 	  2 },
 	{ "otlp", OPT_OTLP, "URL", 0,
 	  "Export spans as OTLP/HTTP protobuf to URL (e.g. http://127.0.0.1:4318); the "
-	  "OTEL_EXPORTER_OTLP_* variables are honoured too",
+	  "OTEL_EXPORTER_OTLP_* variables are honoured too; at exit the last exports get "
+	  "OTEL_BSP_EXPORT_TIMEOUT ms (default 5000) in all, a second Ctrl-C stops waiting",
 	  2 },
 	{ "metrics-addr", OPT_METRICS_ADDR, "HOST:PORT", 0,
 	  "Serve Prometheus metrics (per-primitive latency histograms) on "
