@@ -38,28 +38,45 @@ static int record(const char *const *frames, size_t n, uint64_t value, void *ctx
 	return 0;
 }
 
+/* stderr into a temporary file between stderr_begin() and stderr_end(), which
+ * puts what was written into OUT. */
+static int stderr_begin(FILE **cap)
+{
+	int saved;
+
+	*cap = tmpfile();
+	assert_non_null(*cap);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fileno(*cap), STDERR_FILENO);
+	return saved;
+}
+
+static void stderr_end(int saved, FILE *cap, char *out, size_t size)
+{
+	size_t got;
+
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	rewind(cap);
+	got = fread(out, 1, size - 1, cap);
+	out[got] = '\0';
+	fclose(cap);
+}
+
 /* Runs the parser on TEXT (LEN bytes) with stderr captured into ERR_OUT. */
 static int parse(const char *text, size_t len, bool strict, struct seen *s,
 		 struct folded_parse_stats *st, char *err_out, size_t err_size)
 {
 	FILE *in = fmemopen((void *)text, len, "r");
-	FILE *cap = tmpfile();
+	FILE *cap;
 	int saved, rc;
-	size_t got;
 
 	assert_non_null(in);
-	assert_non_null(cap);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fileno(cap), STDERR_FILENO);
+	saved = stderr_begin(&cap);
 	rc = folded_parse__file(in, "t.folded", strict, record, s, st);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(cap);
-	got = fread(err_out, 1, err_size - 1, cap);
-	err_out[got] = '\0';
-	fclose(cap);
+	stderr_end(saved, cap, err_out, err_size);
 	fclose(in);
 	return rc;
 }
@@ -350,25 +367,16 @@ static void test_line_cap(void **state)
 	struct seen s = { 0 };
 	struct folded_parse_stats st;
 	char err[4096];
-	FILE *cap = tmpfile();
+	FILE *cap;
 	int saved, rc;
-	size_t got;
 
 	(void)state;
 	assert_non_null(text);
 	memcpy(text, "ok 1\n", 5);
 	memset(text + 5, 'a', len - 5);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fileno(cap), STDERR_FILENO);
+	saved = stderr_begin(&cap);
 	rc = folded_parse__buffer(text, len, "evil\x1b[2Jname", false, record, &s, &st);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(cap);
-	got = fread(err, 1, sizeof(err) - 1, cap);
-	err[got] = '\0';
-	fclose(cap);
+	stderr_end(saved, cap, err, sizeof(err));
 	free(text);
 	assert_int_equal(rc, -EFBIG);
 	assert_int_equal(s.n, 1);
@@ -381,23 +389,14 @@ static void test_directory(void **state)
 	FILE *d = fopen("/", "r");
 	struct seen s = { 0 };
 	char err[1024];
-	FILE *cap = tmpfile();
+	FILE *cap;
 	int saved, rc;
-	size_t got;
 
 	(void)state;
 	assert_non_null(d);
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	dup2(fileno(cap), STDERR_FILENO);
+	saved = stderr_begin(&cap);
 	rc = folded_parse__file(d, "/", false, record, &s, NULL);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	rewind(cap);
-	got = fread(err, 1, sizeof(err) - 1, cap);
-	err[got] = '\0';
-	fclose(cap);
+	stderr_end(saved, cap, err, sizeof(err));
 	fclose(d);
 	assert_int_equal(rc, -EISDIR);
 	assert_string_equal(err, "ttatrace: /: is a directory (expected a folded file)\n");
