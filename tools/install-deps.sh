@@ -11,7 +11,7 @@ PKGS=(
 	libcmocka-dev libyaml-dev libdw-dev
 	libcurl4-openssl-dev libmicrohttpd-dev
 	libprotobuf-c-dev protobuf-c-compiler
-	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl
+	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl libcap2-bin
 	prometheus gdb time
 )
 

@@ -73,6 +73,7 @@ enum {
 	OPT_MAX_RATE,
 	OPT_MAX_RATE_HARD,
 	OPT_NO_FOLLOW_FORKS,
+	OPT_LOG_FORMAT,
 };
 
 static const struct argp_option options[] = {
@@ -107,6 +108,10 @@ static const struct argp_option options[] = {
 	{ "critical-path", OPT_CRITICAL, NULL, 0,
 	  "Folded/SVG: only the branch that bounded each fan-out keeps its time", 2 },
 	{ "no-summary", OPT_NO_SUMMARY, NULL, 0, "Do not print the summary at exit", 2 },
+	{ "log-format", OPT_LOG_FORMAT, "FMT", 0,
+	  "text (default) or json: every line ttatrace writes to stderr as one JSON object "
+	  "{time, level, msg}",
+	  2 },
 	{ "verbose", 'v', NULL, 0, "More messages (-vv lists every attached probe)", 2 },
 	{ "help", '?', NULL, 0, "Show this help", -1 },
 	{ "usage", OPT_USAGE, NULL, 0, "Show a short usage message", -1 },
@@ -307,6 +312,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_CRITICAL:
 		o->critical_path = true;
+		break;
+	case OPT_LOG_FORMAT:
+		if (!strcmp(arg, "json"))
+			o->log_json = true;
+		else if (strcmp(arg, "text"))
+			usage_error("unknown --log-format '%s' (expected text or json)", arg);
 		break;
 	case OPT_NO_FOLLOW_FORKS:
 		o->no_follow_forks = true;

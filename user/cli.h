@@ -50,6 +50,7 @@ struct tt_opts {
 	bool no_follow_forks; /* --no-follow-forks: forked children are not traced */
 	bool probe_at_entry; /* no probe placement past the first instruction */
 	bool agent; /* ttatrace agent: targets from the catalogue */
+	bool log_json; /* --log-format json */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };

@@ -290,6 +290,7 @@ static void self_line(FILE *out, const char *name, const char *service, const ch
 
 /* What sampling decided: with the probability, the counts let a dashboard scale
  * sampled trace counts back and see what the tail rules rescued. */
+
 /* One self-metric counter or gauge line with an integer value. */
 static void self_count(FILE *out, const char *name, const char *service, const char *lk,
 		       const char *lv, uint64_t n)
@@ -329,6 +330,36 @@ static void render_sampling(FILE *out, const struct self_stats *ss, const char *
 		   ss->tail_overflow_traces);
 }
 
+/* Processes followed and (agent) selected: a bounded set of series, no pid label. */
+static void render_procs(FILE *out, const struct self_stats *ss, const char *service)
+{
+	family(out, "ttatrace_processes_traced", "gauge", "Processes traced now.");
+	self_count(out, "ttatrace_processes_traced", service, NULL, NULL, ss->procs_traced);
+	family(out, "ttatrace_processes_followed_total", "counter",
+	       "Processes traced because a traced process forked them.");
+	self_count(out, "ttatrace_processes_followed_total", service, NULL, NULL, ss->procs_followed);
+	family(out, "ttatrace_processes_not_followed_total", "counter",
+	       "Forked processes not (or no longer) traced, by reason.");
+	self_count(out, "ttatrace_processes_not_followed_total", service, "reason", "exec_other",
+		   ss->procs_exec_other);
+	self_count(out, "ttatrace_processes_not_followed_total", service, "reason", "limit",
+		   ss->procs_over_limit);
+	family(out, "ttatrace_untraced_probe_hits_total", "counter",
+	       "Probe hits by processes that are not traced but run a probed program (their cost).");
+	self_count(out, "ttatrace_untraced_probe_hits_total", service, NULL, NULL, ss->untraced_hits);
+	if (!ss->is_agent)
+		return;
+	family(out, "ttatrace_agent_processes_matched_total", "counter",
+	       "Processes the catalogue's targets selected.");
+	self_count(out, "ttatrace_agent_processes_matched_total", service, NULL, NULL, ss->agent_matched);
+	family(out, "ttatrace_agent_attach_failures_total", "counter",
+	       "Selected processes whose probes could not be attached.");
+	self_count(out, "ttatrace_agent_attach_failures_total", service, NULL, NULL, ss->attach_failures);
+	family(out, "ttatrace_agent_probed_programs", "gauge",
+	       "Program files probed for every process that runs them.");
+	self_count(out, "ttatrace_agent_probed_programs", service, NULL, NULL, ss->probed_programs);
+}
+
 /* Self-metrics of the collector: what it read, how late, what sampling decided,
  * what the exporter lost. */
 static void render_self(FILE *out, const struct metrics_source *src, const char *service)
@@ -355,6 +386,8 @@ static void render_self(FILE *out, const struct metrics_source *src, const char 
 	self_line(out, "ttatrace_ringbuf_lag_seconds", service, NULL, NULL, v);
 	if (ss.have_sampling)
 		render_sampling(out, &ss, service);
+	if (ss.have_procs)
+		render_procs(out, &ss, service);
 	if (!ss.have_export)
 		return;
 	family(out, "ttatrace_export_spans_total", "counter", "Spans the OTLP collector accepted.");

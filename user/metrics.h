@@ -35,6 +35,16 @@ struct self_stats {
 	uint64_t tail_held_spans; /* spans the kernel held for the tail rules */
 	/* traces whose kernel buffer overflowed (streamed instead) */
 	uint64_t tail_overflow_traces;
+	/* processes (following forks, the agent): the fields below mean something */
+	bool have_procs;
+	uint64_t procs_traced; /* now */
+	uint64_t procs_followed; /* forked children traced */
+	uint64_t procs_exec_other, procs_over_limit; /* children not followed, by reason */
+	bool is_agent;
+	uint64_t agent_matched; /* processes the targets selected */
+	uint64_t attach_failures; /* of those, the ones whose probes could not be attached */
+	uint64_t probed_programs; /* program files with shared probes */
+	uint64_t untraced_hits; /* probe hits by processes not traced (the cost to others) */
 };
 
 struct metrics_source {

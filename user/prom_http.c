@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "metrics.h"
 #include "prom_http.h"
@@ -28,7 +29,24 @@ struct prom_server {
 	struct metrics_source src;
 	char *service;
 	uint16_t port;
+	/* /healthz, /readyz: written by the tracing loop, read by the HTTP thread */
+	_Atomic int ready;
+	_Atomic unsigned long long beat_ns; /* CLOCK_MONOTONIC of the loop's last turn */
 };
+
+#define HEALTH_STALE_NS (10ULL * 1000000000ULL)
+
+static unsigned long long mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000000000ULL + (unsigned long long)ts.tv_nsec;
+}
+
+/* /readyz: 200 once the targets are attached and the loop drains; /healthz: 200 unless
+ * the running loop stopped turning for 10 s (e.g. stuck in the kernel). */
+static enum MHD_Result health(struct prom_server *s, struct MHD_Connection *c, bool ready_check);
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned int code, const char *type,
 			     char *body, size_t len, enum MHD_ResponseMemoryMode mode)
@@ -63,6 +81,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n", 9,
 			     MHD_RESPMEM_PERSISTENT);
+	if (!strcmp(url, "/healthz") || !strcmp(url, "/readyz"))
+		return health(s, c, url[1] == 'r');
 	if (strcmp(url, "/metrics"))
 		return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "see /metrics\n", 13,
 			     MHD_RESPMEM_PERSISTENT);
@@ -74,6 +94,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 			     MHD_RESPMEM_PERSISTENT);
 	}
 	return reply(c, MHD_HTTP_OK, CONTENT_TYPE, buf, len, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result health(struct prom_server *s, struct MHD_Connection *c, bool ready_check)
+{
+	static char ok[] = "ok\n", starting[] = "starting\n", stuck[] = "tracing loop stalled\n";
+	unsigned long long beat = s->beat_ns;
+
+	if (ready_check && !s->ready)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", starting,
+			     sizeof(starting) - 1, MHD_RESPMEM_PERSISTENT);
+	if (!ready_check && s->ready && beat && mono_ns() - beat > HEALTH_STALE_NS)
+		return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", stuck, sizeof(stuck) - 1,
+			     MHD_RESPMEM_PERSISTENT);
+	return reply(c, MHD_HTTP_OK, "text/plain", ok, sizeof(ok) - 1, MHD_RESPMEM_PERSISTENT);
+}
+
+void prom_server__set_ready(struct prom_server *s, bool ready)
+{
+	if (s) {
+		s->beat_ns = mono_ns();
+		s->ready = ready;
+	}
+}
+
+void prom_server__beat(struct prom_server *s)
+{
+	if (s)
+		s->beat_ns = mono_ns();
 }
 
 /* "HOST:PORT", "[V6]:PORT", ":PORT", "PORT" -> host (127.0.0.1 by default), port */

@@ -28,9 +28,11 @@
 
 #include "assembler.h"
 #include "attach.h"
+#include "caps.h"
 #include "catalog.h"
 #include "cgroup_ident.h"
 #include "glob.h"
+#include "logjson.h"
 #include "cli.h"
 #include "drop_warn.h"
 #include "elfsyms.h"
@@ -59,9 +61,15 @@
 #include "ttatrace.skel.h"
 
 static volatile sig_atomic_t exiting;
+static volatile sig_atomic_t reload; /* SIGHUP in agent mode */
+static bool hup_reloads;
 
 static void on_signal(int sig)
 {
+	if (sig == SIGHUP && hup_reloads) {
+		reload = 1;
+		return;
+	}
 	/* a second one: stop waiting for the exporters (they count what is left) */
 	if (exiting)
 		exit_deadline__expire();
@@ -72,6 +80,7 @@ void tt_die_msg(const char *fmt, ...)
 {
 	va_list ap;
 
+	fputs(logjson__error_mark(), stderr);
 	fputs("ttatrace: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -220,7 +229,7 @@ struct session {
 	char host[256];
 	struct probed_exe { /* programs in probed_exes, and what selected them */
 		uint64_t dev, ino;
-		const struct cat_target *sel;
+		char *service; /* the selecting entry's service (NULL: from the process) */
 		char *exe;
 	} *probed;
 	size_t n_probed;
@@ -372,8 +381,10 @@ static int read_self(void *ctx, struct self_stats *out)
 	return 0;
 }
 
-static void update_self(struct assembler *a, struct tt_sink *otlp, const struct sampling_totals *st,
-			uint64_t now_mono, uint64_t *last_records)
+static void fill_procs(struct session *ss, struct self_stats *s);
+
+static void update_self(struct session *ss, struct assembler *a, struct tt_sink *otlp,
+			const struct sampling_totals *st, uint64_t now_mono, uint64_t *last_records)
 {
 	struct assembler_stats as;
 	struct self_stats s = {};
@@ -407,6 +418,7 @@ static void update_self(struct assembler *a, struct tt_sink *otlp, const struct 
 		s.export_dropped_retries = os.spans_dropped_retries;
 		s.export_dropped_rejected = os.spans_dropped_rejected + os.spans_dropped_shutdown;
 	}
+	fill_procs(ss, &s);
 	pthread_mutex_lock(&self_share.lock);
 	/* lag: measured when this drain read something, else kept */
 	s.ringbuf_lag_s = self_share.s.ringbuf_lag_s;
@@ -572,6 +584,9 @@ static int launch_prepare(char **argv, struct launch *l)
 		close(errp[0]);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
+		signal(SIGHUP, SIG_DFL);
+		if (logjson__orig_fd() >= 0)
+			dup2(logjson__orig_fd(), 2); /* its own stderr, not ttatrace's log */
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
@@ -784,6 +799,8 @@ struct session *session__new(const struct tt_opts *o)
 	}
 	s->o = *o;
 	s->multi = true;
+	if (o->log_json && logjson__start())
+		fprintf(stderr, "ttatrace: warning: --log-format json: %s; logging text\n", strerror(errno));
 	s->agent = o->agent;
 	if (gethostname(s->host, sizeof(s->host) - 1))
 		snprintf(s->host, sizeof(s->host), "localhost");
@@ -848,8 +865,20 @@ int session__list_probes(struct session *s, FILE *f)
 
 int session__check(struct session *s)
 {
-	(void)s;
-	if (check_privileges() || check_kernel())
+	if (s->agent) {
+		/* whatever the uid: root in a container may hold none of them */
+		char missing[128];
+		int n = caps__missing(missing, sizeof(missing));
+
+		if (n > 0) {
+			tt_die_msg("agent: missing capabilit%s %s (the agent needs %s)", n > 1 ? "ies" : "y",
+				   missing, TT_CAPS_NEEDED);
+			return EXIT_RUNTIME;
+		}
+	} else if (check_privileges()) {
+		return EXIT_RUNTIME;
+	}
+	if (check_kernel())
 		return EXIT_RUNTIME;
 	return 0;
 }
@@ -1143,20 +1172,50 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void print_follow_summary(struct session *s)
+/* The follower's per-CPU counters, summed. */
+static void read_follow_stats(struct session *s, struct tt_follow_stats *fs)
 {
-	struct tt_follow_stats fs = {}, *v;
 	int ncpu = libbpf_num_possible_cpus(), i;
+	struct tt_follow_stats *v;
 	__u32 zero = 0;
 
+	memset(fs, 0, sizeof(*fs));
 	if (ncpu > 0 && (v = calloc(ncpu, sizeof(*v)))) {
 		if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.follow_stats), &zero, v))
 			for (i = 0; i < ncpu; i++) {
-				fs.foreign_hits += v[i].foreign_hits;
-				fs.ev_lost += v[i].ev_lost;
+				fs->foreign_hits += v[i].foreign_hits;
+				fs->ev_lost += v[i].ev_lost;
 			}
 		free(v);
 	}
+}
+
+static void fill_procs(struct session *ss, struct self_stats *s)
+{
+	struct tt_follow_stats fs;
+	size_t i;
+
+	if (!ss->follow && !ss->agent)
+		return;
+	read_follow_stats(ss, &fs);
+	s->have_procs = true;
+	for (i = 0; i < ss->n_targets; i++)
+		s->procs_traced += ss->targets[i]->alive;
+	s->procs_followed = ss->fol.followed;
+	s->procs_exec_other = ss->fol.exec_other;
+	s->procs_over_limit = ss->fol.lost;
+	s->untraced_hits = fs.foreign_hits;
+	s->is_agent = ss->agent;
+	s->agent_matched = ss->ag.matched;
+	s->attach_failures = ss->ag.attach_failed;
+	s->probed_programs = ss->n_probed;
+}
+
+static void print_follow_summary(struct session *s)
+{
+	struct tt_follow_stats fs;
+
+	read_follow_stats(s, &fs);
 	if (!s->follow && !fs.foreign_hits)
 		return;
 	fprintf(stderr,
@@ -1326,9 +1385,13 @@ static void agent_probed(struct session *s, const struct target *t, const struct
 	if (!np)
 		return;
 	s->probed = np;
-	np[s->n_probed] = (struct probed_exe){ k.dev, k.ino, sel, strdup(t->exe) };
-	if (!np[s->n_probed].exe)
+	np[s->n_probed] = (struct probed_exe){ k.dev, k.ino, sel->service ? strdup(sel->service) : NULL,
+					       strdup(t->exe) };
+	if (!np[s->n_probed].exe || (sel->service && !np[s->n_probed].service)) {
+		free(np[s->n_probed].exe);
+		free(np[s->n_probed].service);
 		return;
+	}
 	s->n_probed++;
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.probed_exes), &k, &one, BPF_ANY);
 }
@@ -1372,7 +1435,7 @@ static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_ev
 		t->proc.exe_path = t->exe;
 		t->proc.exe_name = strrchr(t->exe, '/') ? strrchr(t->exe, '/') + 1 : t->exe;
 		t->proc.cmdline = t->cmdline;
-		agent_identity(s, t, pe->sel, "");
+		agent_identity(s, t, &(struct cat_target){ .service = pe->service }, "");
 		unfollow(s, t);
 		return;
 	}
@@ -1445,6 +1508,67 @@ int session__agent_attach(struct session *s)
 	fprintf(stderr, "ttatrace: agent: %" PRIu64 " running processes matched the targets\n",
 		s->ag.matched);
 	return 0;
+}
+
+/* SIGHUP: the catalogue's targets: are read again. Processes no entry selects any more
+ * stop being traced, running ones newly selected start; primitives are kept (their
+ * probes, histograms and series stay as they are): changing them takes a restart. */
+static void agent_reload(struct session *s)
+{
+	struct catalog *nc;
+	struct cat_target *tt;
+	char err[512];
+	size_t i, nt;
+	bool same = true;
+	struct dirent *de;
+	DIR *d;
+
+	nc = catalog__load(s->o.config, err, sizeof(err));
+	if (!nc) {
+		tt_die_msg("SIGHUP: %s: keeping the catalogue loaded at start", err);
+		return;
+	}
+	same = nc->n == s->cat->n;
+	for (i = 0; same && i < nc->n; i++)
+		same = !strcmp(nc->entries[i].glob, s->cat->entries[i].glob) &&
+		       !nc->entries[i].binary == !s->cat->entries[i].binary &&
+		       (!nc->entries[i].binary || !strcmp(nc->entries[i].binary, s->cat->entries[i].binary));
+	if (!same)
+		fprintf(stderr, "ttatrace: warning: SIGHUP: primitives changed in %s: they apply after a "
+				"restart; the targets are reloaded\n",
+			s->o.config);
+	/* the probes point into the old catalogue's entries: keep it, take the targets */
+	tt = s->cat->targets;
+	nt = s->cat->n_targets;
+	s->cat->targets = nc->targets;
+	s->cat->n_targets = nc->n_targets;
+	nc->targets = tt;
+	nc->n_targets = nt;
+	catalog__free(nc);
+	for (i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		char cg[4096];
+		bool gone;
+
+		if (t->alive && !t->ppid && !agent_match(s, t->pid, cg, sizeof(cg), &gone)) {
+			__u32 k = t->pid;
+
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.traced_tgids), &k);
+			unfollow(s, t);
+		}
+	}
+	d = opendir("/proc");
+	while (d && (de = readdir(d))) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (!*end && pid > 0)
+			agent_consider(s, (pid_t)pid, NULL);
+	}
+	if (d)
+		closedir(d);
+	fprintf(stderr, "ttatrace: SIGHUP: %zu targets entries loaded from %s\n", s->cat->n_targets,
+		s->o.config);
 }
 
 static void print_agent_summary(struct session *s)
@@ -1729,6 +1853,8 @@ int session__run(struct session *s)
 	int r;
 
 	t_start = t_last_scan = t_last_clock = t_last_drops = now_mono_ns();
+	hup_reloads = s->agent;
+	prom_server__set_ready(s->prom, true);
 	while (!exiting) {
 		uint64_t now;
 		bool any = false;
@@ -1744,15 +1870,20 @@ int session__run(struct session *s)
 		 * a fill level: drain what is there */
 		ring_buffer__consume(s->prb);
 		ring_buffer__consume(s->rb);
+		prom_server__beat(s->prom);
+		if (reload) {
+			reload = 0;
+			agent_reload(s);
+		}
 		now = now_mono_ns();
 		if (s->sk) {
 			struct sampling_totals stt;
 
 			read_kstats(s->skel, &ks);
 			sample_kernel__totals(s->sk, s->sampler, &ks, &stt);
-			update_self(s->asmb, s->otlp_sink, &stt, now, &self_records);
+			update_self(s, s->asmb, s->otlp_sink, &stt, now, &self_records);
 		} else {
-			update_self(s->asmb, s->otlp_sink, NULL, now, &self_records);
+			update_self(s, s->asmb, s->otlp_sink, NULL, now, &self_records);
 		}
 		if (s->gov)
 			governor__tick(s->gov, s->pt, now, stderr); /* acts every 0.5 s at most */
@@ -1796,6 +1927,7 @@ int session__run(struct session *s)
 
 	/* calls/s in the summary: the time traced, without the detach below */
 	s->rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
+	prom_server__set_ready(s->prom, false);
 	/* detach first (entries, then exits), then take what is left in the ring */
 	probe_table__detach_all(s->pt);
 	ring_buffer__consume(s->prb);
@@ -1913,8 +2045,11 @@ int session__close(struct session *s, int rc)
 		free(s->targets[i]);
 	}
 	free(s->targets);
-	for (i = 0; i < s->n_probed; i++)
+	logjson__stop();
+	for (i = 0; i < s->n_probed; i++) {
 		free(s->probed[i].exe);
+		free(s->probed[i].service);
+	}
 	free(s->probed);
 	free(s);
 	return rc;

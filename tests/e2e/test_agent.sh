@@ -6,7 +6,9 @@
 # and third processes of a probed program without any gate), nothing from a copy of
 # the same program under a name no target selects, and each process's identity
 # (service.name, container.id, k8s.pod.uid, k8s.node.name) in OTLP decoded by the
-# independent receiver. SIGTERM stops it.
+# independent receiver. /readyz, /healthz and the self-metrics answer beside /metrics;
+# SIGHUP reloads the targets (a broken file is refused, the agent goes on); SIGTERM
+# stops it.
 source tests/e2e/lib.sh
 need_root_bpf
 source tests/otlp-receiver/harness.sh
@@ -44,8 +46,9 @@ YAML
 touch "$T/open"
 
 otlp_recv_start agent
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 NODE_NAME=node-e2e "$TTATRACE" agent --config "$T/catalog.yaml" -v --format jsonl -o "$T/spans.jsonl" \
-	--otlp "http://127.0.0.1:$RECV_PORT" 2>"$T/agent.err" &
+	--otlp "http://127.0.0.1:$RECV_PORT" --metrics-addr "127.0.0.1:$PORT" 2>"$T/agent.err" &
 APID=$!
 PIDS_TO_KILL+=($APID)
 wait_for "$T/agent.err" "running processes matched the targets"
@@ -72,6 +75,25 @@ wait_for "$T/agent.err" "tracing pid $D "
 touch "$T/goD"
 for p in $A $B $C $D $E; do wait_exit $p 60 || fail "fixture $p failed"; done
 sleep 1 # the last spans drain
+code() { curl -s -o "$T/body" -w '%{http_code}' "http://127.0.0.1:$PORT$1"; }
+assert_eq "$(code /readyz)" 200 "/readyz"
+assert_eq "$(code /healthz)" 200 "/healthz"
+assert_eq "$(code /metrics)" 200 "/metrics"
+grep -q '^ttatrace_agent_processes_matched_total{service="ttatrace-agent"} 4$' "$T/body" ||
+	{ grep ttatrace_agent "$T/body" >&2; fail "matched processes in /metrics"; }
+grep -q '^ttatrace_agent_probed_programs{service="ttatrace-agent"} 2$' "$T/body" || fail "probed programs in /metrics"
+grep -q '^ttatrace_processes_followed_total{service="ttatrace-agent"} [1-9]' "$T/body" || fail "followed in /metrics"
+grep -q '^ttatrace_processes_traced{service="ttatrace-agent"} 0$' "$T/body" || fail "traced now in /metrics"
+# SIGHUP: a broken catalogue is refused and the agent goes on; a good one is loaded
+cp "$T/catalog.yaml" "$T/catalog.good"
+echo "targets: [" >"$T/catalog.yaml"
+kill -HUP $APID
+wait_for "$T/agent.err" "SIGHUP: .*keeping the catalogue loaded at start"
+kill -0 $APID || fail "the agent died on SIGHUP"
+sed 's/^primitives:/  - comm: never-started\nprimitives:/' "$T/catalog.good" >"$T/catalog.yaml"
+kill -HUP $APID
+wait_for "$T/agent.err" "SIGHUP: 3 targets entries loaded"
+assert_eq "$(code /readyz)" 200 "/readyz after SIGHUP"
 t0=$(date +%s%N)
 kill -TERM $APID
 wait_exit $APID 20 || { cat "$T/agent.err" >&2; fail "the agent exited non-zero"; }

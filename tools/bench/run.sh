@@ -315,3 +315,6 @@ placement_rounds
 # collector throughput and peak memory without the kernel (a replayed record stream)
 echo
 "$BUILD/collector-bench"
+
+echo
+bash tools/bench/agent.sh

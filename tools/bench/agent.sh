@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# ttatrace agent benchmarks (make bench): the agent's CPU and memory with 50 traced
+# processes idle and busy; exec-to-first-span for a program already probed and for
+# one never seen; the churn rate (short processes a second, every one traced).
+set -u
+BUILD=${BUILD:-build}
+TT=$BUILD/ttatrace
+PF=$BUILD/fixtures/prefork
+T=$(mktemp -d /tmp/ttatrace-agent-bench.XXXXXX)
+APID=
+cleanup() {
+	[ -n "$APID" ] && kill -TERM "$APID" 2>/dev/null && wait "$APID" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+make -s "$PF" >/dev/null || exit 1
+cp "$PF" "$T/bench-pf"
+printf "targets:\n  - exe: '%s/bench-pf*'\nprimitives:\n  - match: 'pf_*'\n" "$T" >"$T/catalog.yaml"
+touch "$T/open"
+"$TT" agent --config "$T/catalog.yaml" --trace-timeout 2s --format jsonl -o "$T/spans.jsonl" \
+	2>"$T/agent.err" &
+APID=$!
+for _ in $(seq 100); do grep -q "matched the targets" "$T/agent.err" && break; sleep 0.1; done
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/$APID/stat; }
+rss_kib() { awk '/^VmRSS/ { print $2 }' /proc/$APID/status; }
+hz=$(getconf CLK_TCK)
+
+# measure LABEL RATE: 50 processes calling pf_work RATE times a second, 6 s; the
+# agent's CPU over the middle 4 s and its memory at the end
+measure() {
+	local label=$1 rate=$2 c0 c1 i
+	for ((i = 0; i < 50; i++)); do "$T/bench-pf" --busy 6 "$rate" & done
+	sleep 1
+	c0=$(cpu_ticks)
+	sleep 4
+	c1=$(cpu_ticks)
+	echo "  $label: agent CPU $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.1f", 100 * d / hz / 4 }')%" \
+		"of one core, VmRSS $(rss_kib) KiB"
+	wait $(jobs -p | grep -v "^$APID$") 2>/dev/null
+}
+echo "ttatrace agent, 50 traced processes (3 spans per pf_work call):"
+echo "  at start (nothing traced): VmRSS $(rss_kib) KiB"
+measure "idle (no calls)" 0
+measure "busy (50 x 200 pf_work/s = 30,000 spans/s)" 200
+
+# exec-to-first-span: the process calls pf_work every 100 us from its start; the first
+# span's start against the time just before exec
+first_span_us() { # EXE
+	local t0 pid
+	t0=$(date +%s%N)
+	"$1" --busy 0.5 10000 &
+	pid=$!
+	wait $pid
+	sleep 0.5
+	python3 - "$T/spans.jsonl" "$pid" "$t0" <<'PY'
+import json, sys
+pid, t0 = int(sys.argv[2]), int(sys.argv[3])
+starts = [s["start_ns"] for s in map(json.loads, open(sys.argv[1])) if s["pid"] == pid]
+print(f"{(min(starts) - t0) / 1000:.0f}" if starts else "none")
+PY
+}
+p=(); n=()
+for i in 1 2 3 4 5; do
+	p+=("$(first_span_us "$T/bench-pf")")
+	cp "$PF" "$T/bench-pf-new$i" # a new inode: never probed
+	n+=("$(first_span_us "$T/bench-pf-new$i")")
+done
+echo "exec to first span (us, 5 runs; calls every 100 us from the start; includes fork+exec):"
+echo "  program already probed: ${p[*]}"
+echo "  program never seen:     ${n[*]}"
+
+# churn: 3 processes per run (the program, a child exec'ing it again, one exec'ing /bin/true)
+N=500
+t0=$(date +%s%N)
+for ((i = 0; i < N; i++)); do "$T/bench-pf" "$T/open" 0 1 >>"$T/churn.roles"; done
+ms=$((($(date +%s%N) - t0) / 1000000))
+sleep 1
+traced=$(python3 - "$T/spans.jsonl" "$T/churn.roles" <<'PY'
+import json, sys
+pids = {int(l.split()[1]) for l in open(sys.argv[2])}
+seen = {s["pid"] for s in map(json.loads, open(sys.argv[1])) if s["probe"].endswith(":pf_work")}
+print(f"{len(pids & seen)} of {len(pids)}")
+PY
+)
+echo "churn: $N runs ($((2 * N)) traced processes + $N /bin/true) in $ms ms" \
+	"($(awk -v n=$((3 * N)) -v ms=$ms 'BEGIN { printf "%.0f", n * 1000 / ms }') processes/s);" \
+	"traced from their first call: $traced; agent VmRSS $(rss_kib) KiB"
