@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -571,6 +572,8 @@ static int launch_prepare(char **argv, struct launch *l)
 	int gate[2], errp[2];
 	pid_t pid;
 
+	pid_t parent = getpid();
+
 	if (pipe2(gate, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
 		return -errno;
 	pid = fork();
@@ -587,6 +590,13 @@ static int launch_prepare(char **argv, struct launch *l)
 		signal(SIGHUP, SIG_DFL);
 		if (logjson__orig_fd() >= 0)
 			dup2(logjson__orig_fd(), 2); /* its own stderr, not ttatrace's log */
+		/* the program stops itself at its entry point until ttatrace has attached
+		 * its libraries (tt_launch_stop); should ttatrace die meanwhile, even by
+		 * SIGKILL, the kernel's parent-death signal continues it. It survives exec
+		 * (not for set-user-ID programs, which ttatrace's uprobes do not stop
+		 * differently) and is cleared by nothing else. */
+		if (prctl(PR_SET_PDEATHSIG, SIGCONT) || getppid() != parent)
+			_exit(127);
 		if (read(gate[0], &c, 1) != 1)
 			_exit(127);
 		execvp(argv[0], argv);
@@ -601,6 +611,19 @@ static int launch_prepare(char **argv, struct launch *l)
 	l->gate_w = gate[1];
 	l->err_r = errp[0];
 	return 0;
+}
+
+/* Tests only: TTATRACE_TEST_HOLD_STOPPED_MS keeps a launched child stopped at its
+ * entry that long, so a test can kill ttatrace in the window deterministically. */
+static void launch_test_hold(void)
+{
+	const char *v = getenv("TTATRACE_TEST_HOLD_STOPPED_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000) {
+		fprintf(stderr, "ttatrace: test hold: child stopped at its entry for %ld ms\n", ms);
+		usleep((useconds_t)ms * 1000);
+	}
 }
 
 /* Releases the child into exec; returns 0 once exec succeeded. */
@@ -1686,6 +1709,7 @@ int session__launch(struct session *s)
 		if (waitpid(launch->pid, &st, WUNTRACED) == launch->pid && WIFSTOPPED(st)) {
 			bpf_link__destroy(s->stop_link);
 			s->stop_link = NULL;
+			launch_test_hold();
 			target_fill(t);
 			r = attacher__scan_pid(s->att, launch->pid, err, sizeof(err));
 			if (r < 0) {

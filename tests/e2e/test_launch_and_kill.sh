@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `-- CMD` mode traces from the first call; attaching to a process already at work
 # counts mid-call exits instead of crashing; a target killed mid-trace ends ttatrace
-# cleanly with the spans so far; ttatrace killed hard leaves the target running.
+# cleanly with the spans so far; ttatrace killed hard leaves the target running, in
+# launch mode too while the program is stopped at its entry point.
 source tests/e2e/lib.sh
 need_root_bpf
 
@@ -60,4 +61,26 @@ kill -KILL $TPID
 wait $SURV || fail "target failed after ttatrace was killed"
 "$DEMO" --iterations 40 >"$T/survivor.ref"
 cmp "$T/survivor.out" "$T/survivor.ref" || fail "target output changed after ttatrace was killed"
+
+# 5. ttatrace SIGKILLed in launch mode while the program is stopped at its entry point
+# (where libraries get their probes): the program continues and finishes, not left in
+# state T. The test hold keeps the window open long enough to kill in it.
+TTATRACE_TEST_HOLD_STOPPED_MS=5000 "$TTATRACE" --probe 'libc:nanosleep' --format none \
+	-- "$DEMO" --iterations 2 >"$T/held.out" 2>"$T/held.err" &
+TPID=$!
+wait_for "$T/held.err" "test hold"
+CHILD=$(pgrep -P $TPID -f workflow-demo || true)
+[ -n "$CHILD" ] || fail "no launched child of ttatrace"
+PIDS_TO_KILL+=($CHILD)
+assert_eq "$(awk '{print $3}' /proc/$CHILD/stat)" T "launched child stopped at its entry"
+kill -KILL $TPID
+wait $TPID 2>/dev/null || true
+for ((i = 0; i < 200; i++)); do
+	[ -d /proc/$CHILD ] && [ "$(awk '{print $3}' /proc/$CHILD/stat 2>/dev/null)" != Z ] || break
+	sleep 0.05
+done
+[ -d /proc/$CHILD ] && [ "$(awk '{print $3}' /proc/$CHILD/stat 2>/dev/null)" != Z ] &&
+	fail "launched child still alive 10 s after ttatrace was killed (state $(awk '{print $3}' /proc/$CHILD/stat))"
+"$DEMO" --iterations 2 >"$T/held.ref"
+cmp "$T/held.out" "$T/held.ref" || fail "launched child did not finish its work after ttatrace was killed"
 exit 0
