@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "ttatrace.h"
 #include "elfsyms.h"
 #include "glob.h"
+#include "denylist.h"
 #include "insn.h"
 #include "probes.h"
 #include "procmaps.h"
@@ -25,6 +27,8 @@ struct sym_cache_ent {
 	uint64_t dev, ino;
 	struct elf_syms *syms; /* NULL: not ELF or unreadable (errno in err) */
 	int err;
+	uint64_t *deny_addrs; /* addresses of denied functions, under any of their names */
+	size_t n_deny;
 	struct sym_cache_ent *next;
 };
 
@@ -54,7 +58,16 @@ struct attacher {
 	bool shared_main; /* executables: links without a pid filter, one per file */
 	size_t n_cxx_warned;
 	bool at_entry; /* --probe-at-entry: no placement past the first instruction */
+	bool allow_unsafe; /* --allow-unsafe-probes: the deny list is off */
 };
+
+/* Denied names matched so far in this run, each warned about once whichever
+ * attacher (the dry run that sizes maps, the real one) met it first. */
+static struct {
+	pthread_mutex_t lock;
+	char **names;
+	size_t n;
+} skipped = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 int probe_spec__parse(const char *text, struct probe_spec *spec, char *err, size_t errlen)
 {
@@ -127,6 +140,12 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 void attacher__set_dry_run(struct attacher *a, FILE *out)
 {
 	a->dry_run = out;
+}
+
+void attacher__set_allow_unsafe(struct attacher *a, bool allow)
+{
+	if (a)
+		a->allow_unsafe = allow;
 }
 
 void attacher__set_probe_at_entry(struct attacher *a, bool at_entry)
@@ -249,6 +268,7 @@ void attacher__free(struct attacher *a)
 		struct sym_cache_ent *n = a->cache->next;
 
 		elf_syms__free(a->cache->syms);
+		free(a->cache->deny_addrs);
 		free(a->cache);
 		a->cache = n;
 	}
@@ -280,6 +300,18 @@ static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path)
 	e->ino = st.st_ino;
 	e->syms = elf_syms__open(open_path);
 	e->err = e->syms ? 0 : -errno;
+	for (size_t i = 0; i < elf_syms__count(e->syms); i++) {
+		const struct elf_sym *s = elf_syms__get(e->syms, i);
+		uint64_t *na;
+
+		if (!denylist__has(s->name))
+			continue;
+		na = realloc(e->deny_addrs, (e->n_deny + 1) * sizeof(*na));
+		if (!na)
+			break; /* fails closed below: a matched name is still checked */
+		e->deny_addrs = na;
+		e->deny_addrs[e->n_deny++] = s->addr;
+	}
 	e->next = a->cache;
 	a->cache = e;
 	return e;
@@ -293,12 +325,49 @@ struct match_ctx {
 	const char *map_path;
 	struct elf_sym *syms;
 	size_t n, cap;
+	const struct sym_cache_ent *ce;
+	bool skipped_new; /* a denied name not warned about yet was matched */
 };
+
+static bool denied(const struct match_ctx *m, const struct elf_sym *sym)
+{
+	if (m->a->allow_unsafe)
+		return false;
+	if (denylist__has(sym->name))
+		return true;
+	for (size_t i = 0; m->ce && i < m->ce->n_deny; i++)
+		if (m->ce->deny_addrs[i] == sym->addr)
+			return true;
+	return false;
+}
+
+/* Remembers a denied name for the one warning (attach_specs holds skipped.lock while
+ * it matches); 0 or -ENOMEM. */
+static int note_skipped(struct match_ctx *m, const char *name)
+{
+	char **ns;
+
+	for (size_t i = 0; i < skipped.n; i++)
+		if (!strcmp(skipped.names[i], name))
+			return 0;
+	ns = realloc(skipped.names, (skipped.n + 1) * sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	skipped.names = ns;
+	if (!(skipped.names[skipped.n] = strdup(name)))
+		return -ENOMEM;
+	skipped.n++;
+	m->skipped_new = true;
+	return 0;
+}
 
 static int collect(const struct elf_sym *sym, void *vctx)
 {
 	struct match_ctx *m = vctx;
 	size_t i;
+
+	if (denied(m, sym))
+		return note_skipped(m, sym->name);
 
 	/* aliases and overlapping specs: one probe per address */
 	if (probe_table__find(m->a->pt, m->pid, m->map_path, sym->offset))
@@ -490,6 +559,19 @@ cleanup:
 	return added;
 }
 
+/* One line for the denied functions matched since skipped.names[from]. */
+static void warn_skipped(size_t from)
+{
+	bool many = skipped.n - from > 1;
+
+	fprintf(stderr, "ttatrace: warning: not probing ");
+	for (size_t i = from; i < skipped.n; i++)
+		fprintf(stderr, "%s%s", i > from ? ", " : "", skipped.names[i]);
+	fprintf(stderr, ": %s a return address for a later jump or return%s twice, which a "
+			"return probe breaks (--allow-unsafe-probes to probe anyway)\n",
+		many ? "they save" : "it saves", many ? "" : "s");
+}
+
 static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, const char *open_path,
 			bool is_main, char *err, size_t errlen)
 {
@@ -497,8 +579,12 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 	 * kernel's traced_tgids saying whose calls count (forked children included) */
 	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path };
 	struct sym_cache_ent *ce = NULL;
+	size_t skipped_before;
 	int total = 0;
 	size_t i;
+
+	pthread_mutex_lock(&skipped.lock);
+	skipped_before = skipped.n;
 
 	for (i = 0; i < a->n_specs; i++) {
 		struct probe_spec *s = &a->specs[i];
@@ -507,8 +593,10 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		if (s->binary && !procmaps__name_matches(s->binary, map_path) &&
 		    !procmaps__name_matches(s->binary, open_path))
 			continue;
-		if (!ce)
+		if (!ce) {
 			ce = syms_for(a, open_path);
+			m.ce = ce;
+		}
 		if (!ce || !ce->syms) {
 			int e = ce ? ce->err : -errno;
 
@@ -518,6 +606,7 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 				snprintf(err, errlen, "cannot read symbols of %s: %s", map_path,
 					 e == -ENOEXEC ? "not an ELF file" : strerror(-e));
 				free(m.syms);
+				pthread_mutex_unlock(&skipped.lock);
 				return e ? e : -EIO;
 			}
 			break;
@@ -527,9 +616,13 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		if (r < 0) {
 			snprintf(err, errlen, "matching %s in %s: %s", s->text, map_path, strerror(-r));
 			free(m.syms);
+			pthread_mutex_unlock(&skipped.lock);
 			return r;
 		}
 	}
+	if (m.skipped_new)
+		warn_skipped(skipped_before);
+	pthread_mutex_unlock(&skipped.lock);
 	if (a->dry_run) {
 		for (i = 0; i < m.n; i++) {
 			const struct elf_sym *s = &m.syms[i];

@@ -47,6 +47,9 @@ void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cf
  * that runs with the entry's stack pointer (placement.h); at_entry keeps them on the
  * first instruction (--probe-at-entry). */
 void attacher__set_probe_at_entry(struct attacher *a, bool at_entry);
+/* The deny list (denylist.h) skips setjmp-like functions with one warning naming
+ * them; allow turns it off (--allow-unsafe-probes). */
+void attacher__set_allow_unsafe(struct attacher *a, bool allow);
 
 /* Attaches to every mapped file of pid not scanned before. Returns the number of
  * new probes, or a negative errno with a one-line reason in err (-ESRCH: no such

@@ -70,6 +70,7 @@ enum {
 	OPT_TARGET_RATE,
 	OPT_LIST_PROBES,
 	OPT_PROBE_AT_ENTRY,
+	OPT_ALLOW_UNSAFE,
 	OPT_MAX_RATE,
 	OPT_MAX_RATE_HARD,
 	OPT_NO_FOLLOW_FORKS,
@@ -160,6 +161,10 @@ static const struct argp_option options[] = {
 	  "Put every probe on its function's first instruction (x86-64 otherwise moves it "
 	  "to a cheaper instruction of the straight-line start run with the same stack "
 	  "pointer, e.g. setjmp's jmp past its mov)",
+	  4 },
+	{ "allow-unsafe-probes", OPT_ALLOW_UNSAFE, NULL, 0,
+	  "Probe setjmp, sigsetjmp, getcontext, swapcontext and vfork too (skipped by "
+	  "default: a return probe on them kills the target)",
 	  4 },
 	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
 	  "Print every function that would be probed (binary, symbol, offset, address, the "
@@ -418,6 +423,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_PROBE_AT_ENTRY:
 		o->probe_at_entry = true;
+		break;
+	case OPT_ALLOW_UNSAFE:
+		o->allow_unsafe = true;
 		break;
 	case ARGP_KEY_INIT:
 		/* argp's own errors (unknown option, missing argument) go to a buffer:

@@ -51,6 +51,7 @@ struct tt_opts {
 	bool probe_at_entry; /* no probe placement past the first instruction */
 	bool agent; /* ttatrace agent: targets from the catalogue */
 	bool log_json; /* --log-format json */
+	bool allow_unsafe; /* --allow-unsafe-probes: setjmp-like functions too */
 	char **cmd; /* after --: launch this */
 	int cmd_argc;
 };

@@ -739,6 +739,7 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 	}
 	attacher__set_dry_run(a, f);
 	attacher__set_probe_at_entry(a, o->probe_at_entry);
+	attacher__set_allow_unsafe(a, o->allow_unsafe);
 	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\tprobe\n");
 	for (i = 0; i < o->n_pids && r >= 0; i++) {
 		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
@@ -1046,6 +1047,7 @@ int session__load(struct session *s)
 	if (!s->att)
 		return EXIT_RUNTIME;
 	attacher__set_probe_at_entry(s->att, o->probe_at_entry);
+	attacher__set_allow_unsafe(s->att, o->allow_unsafe);
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
 	if (!o->no_follow_forks || o->agent) {
