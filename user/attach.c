@@ -54,12 +54,14 @@ struct attacher {
 	struct seen *seen;
 	char searched[1024];
 	size_t failed;
-	pid_t *cxx_warned; /* processes told about C++ exceptions */
 	bool shared_main; /* executables: links without a pid filter, one per file */
-	size_t n_cxx_warned;
 	bool at_entry; /* --probe-at-entry: no placement past the first instruction */
 	bool allow_unsafe; /* --allow-unsafe-probes: the deny list is off */
+	char cxx_example[256]; /* a traced function in C++ code, "" if none yet */
 };
+
+/* The C++ exception warning is given once per run, whatever the attacher. */
+static bool cxx_warned_run;
 
 /* Denied names matched so far in this run, each warned about once whichever
  * attacher (the dry run that sizes maps, the real one) met it first. */
@@ -278,7 +280,6 @@ void attacher__free(struct attacher *a)
 		free(a->seen);
 		a->seen = n;
 	}
-	free(a->cxx_warned);
 	free(a);
 }
 
@@ -623,6 +624,13 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 	if (m.skipped_new)
 		warn_skipped(skipped_before);
 	pthread_mutex_unlock(&skipped.lock);
+	/* an exception can cross a traced function in C++ code (its file has C++
+	 * frames, or the function's name is mangled) */
+	for (i = 0; i < m.n && !a->dry_run && !a->cxx_example[0]; i++)
+		if (!strncmp(m.syms[i].name, "_Z", 2) || (ce && elf_syms__is_cxx(ce->syms)))
+			snprintf(a->cxx_example, sizeof(a->cxx_example), "%s:%s",
+				 strrchr(map_path, '/') ? strrchr(map_path, '/') + 1 : map_path,
+				 m.syms[i].name);
 	if (a->dry_run) {
 		for (i = 0; i < m.n; i++) {
 			const struct elf_sym *s = &m.syms[i];
@@ -668,29 +676,15 @@ static bool seen_before(struct attacher *a, pid_t pid, uint64_t dev, uint64_t in
  * step through. Putting the addresses back needs bpf_probe_write_user, which a
  * locked-down kernel refuses, so the user is told once per process that maps a C++
  * runtime and has probes. */
-static bool cxx_warned(const struct attacher *a, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < a->n_cxx_warned; i++)
-		if (a->cxx_warned[i] == pid)
-			return true;
-	return false;
-}
-
 static void warn_cxx(struct attacher *a, pid_t pid, const char *runtime)
 {
-	pid_t *nw = realloc(a->cxx_warned, (a->n_cxx_warned + 1) * sizeof(*nw));
-
-	if (nw) {
-		a->cxx_warned = nw;
-		a->cxx_warned[a->n_cxx_warned++] = pid;
-	}
+	cxx_warned_run = true;
 	fprintf(stderr,
-		"ttatrace: warning: pid %d uses a C++ runtime (%s): an exception thrown through a "
-		"traced function ends the program (the kernel's return probe hides the return address "
-		"from the unwinder); trace functions that no exception crosses\n",
-		pid, runtime);
+		"ttatrace: warning: pid %d uses a C++ runtime (%s) and %s is C++ code: an exception "
+		"thrown through a traced function ends the program (the kernel's return probe hides "
+		"the return address from the unwinder); trace functions that no exception crosses "
+		"(said once per run)\n",
+		pid, runtime, a->cxx_example);
 }
 
 static bool pid_has_probes(const struct attacher *a, pid_t pid)
@@ -756,7 +750,7 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 		}
 		total += r;
 	}
-	if (total >= 0 && !a->dry_run && !cxx_warned(a, pid)) {
+	if (total >= 0 && !a->dry_run && !cxx_warned_run && a->cxx_example[0]) {
 		const char *rt = cxx_runtime(mods, n);
 
 		if (rt && pid_has_probes(a, pid))

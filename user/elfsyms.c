@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 struct elf_syms {
+	bool cxx;
 	char *path;
 	struct elf_sym *syms;
 	size_t n;
@@ -38,6 +39,7 @@ struct loader {
 	size_t image_len;
 	int fd;
 	bool x86_64; /* e_machine: probe placement and classes are x86-64's */
+	bool cxx; /* C++ code: mangled names, the C++ personality or __cxa_throw */
 };
 
 static const unsigned char NOP5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
@@ -129,6 +131,15 @@ static int load_table(struct loader *ld, Elf *elf, Elf_Scn *scn, const GElf_Shdr
 
 		if (!gelf_getsym(data, (int)i, &s))
 			continue;
+		if (!ld->cxx && s.st_name) {
+			/* defined or imported: a file with C++ frames names its personality
+			 * routine, throws through __cxa_throw, or calls mangled functions */
+			const char *nm = elf_strptr(elf, sh->sh_link, s.st_name);
+
+			if (nm && (!strncmp(nm, "_Z", 2) || !strncmp(nm, "__gxx_personality", 17) ||
+				   !strncmp(nm, "__cxa_throw", 11)))
+				ld->cxx = true;
+		}
 		type = GELF_ST_TYPE(s.st_info);
 		if (type != STT_FUNC && type != STT_GNU_IFUNC)
 			continue;
@@ -365,6 +376,8 @@ static struct elf_syms *load_elf(struct loader *ld, Elf *elf, const char *path)
 	err = finish(ld, syms);
 	if (!err)
 		err = place_all(ld, syms);
+	if (!err)
+		syms->cxx = ld->cxx;
 
 cleanup:
 	free(ld->raw);
@@ -471,6 +484,11 @@ const struct elf_sym *elf_syms__get(const struct elf_syms *syms, size_t i)
 	if (!syms || i >= syms->n)
 		return NULL;
 	return &syms->syms[i];
+}
+
+bool elf_syms__is_cxx(const struct elf_syms *syms)
+{
+	return syms && syms->cxx;
 }
 
 const char *elf_syms__path(const struct elf_syms *syms)

@@ -53,6 +53,10 @@ const struct elf_sym *elf_syms__get(const struct elf_syms *syms, size_t i);
 int elf_syms__match(const struct elf_syms *syms, const char *glob,
 		    int (*cb)(const struct elf_sym *sym, void *ctx), void *ctx);
 
+/* The file has C++ code: a symbol (defined or imported) with a mangled name, the C++
+ * personality routine or __cxa_throw. Exceptions can unwind through its functions. */
+bool elf_syms__is_cxx(const struct elf_syms *syms);
+
 /* The path given to elf_syms__open. */
 const char *elf_syms__path(const struct elf_syms *syms);
 

@@ -102,4 +102,20 @@ CXX_PLAIN=${CXX_PLAIN:-$BUILD/fixtures/cxx_plain}
 assert_eq "$(cat "$T/cxx.out")" "sum 34" "the C++ fixture's output"
 assert_eq "$(grep -c "warning: pid [0-9]* uses a C++ runtime (libstdc++" "$T/cxx.err")" 1 "C++ warnings"
 assert_eq "$(wc -l <"$T/cxx.jsonl")" 10 "cxx_step spans"
+grep "C++ runtime" "$T/cxx.err" | grep -q "cxx_plain:cxx_step is C++ code" ||
+	{ cat "$T/cxx.err" >&2; fail "the C++ warning does not name the traced C++ function"; }
+
+# A C program that maps a C++ runtime (PostgreSQL, Redis): no exception can cross its
+# C functions, so no warning, even with the runtime loaded before the calls
+C_CXXRT=${C_CXXRT:-$BUILD/fixtures/c_cxxrt}
+[ -x "$C_CXXRT" ] || fail "$C_CXXRT not built"
+"$TTATRACE" --probe plain_step --format jsonl -o "$T/ccx.jsonl" -- "$C_CXXRT" >"$T/ccx.out" 2>"$T/ccx.err" ||
+	{ cat "$T/ccx.err" >&2; fail "ttatrace failed on a C program with a C++ runtime"; }
+assert_eq "$(cat "$T/ccx.out")" "sum 90" "the C fixture's output"
+grep -q "C++ runtime" "$T/ccx.err" && { cat "$T/ccx.err" >&2; fail "warned about C++ exceptions for C code"; }
+assert_eq "$(wc -l <"$T/ccx.jsonl")" 10 "plain_step spans"
+# and with a libstdc++ function traced as well: C++ code, one warning for the run
+"$TTATRACE" --probe plain_step --probe 'libstdc++:_ZNSt6chrono3_V212system_clock3nowEv' \
+	--format none -- "$C_CXXRT" >/dev/null 2>"$T/ccx2.err" || { cat "$T/ccx2.err" >&2; fail "ttatrace failed"; }
+assert_eq "$(grep -c "uses a C++ runtime" "$T/ccx2.err")" 1 "one C++ warning with a libstdc++ probe"
 echo PASS
