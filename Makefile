@@ -231,6 +231,7 @@ bench: all $(BUILD)/bench-target $(BUILD)/bench-floor $(BUILD)/collector-bench
 
 install: all
 	install -D -m 0755 $(BUILD)/ttatrace $(DESTDIR)/usr/local/bin/ttatrace
+	install -D -m 0644 tools/python/sitecustomize.py $(DESTDIR)/usr/local/lib/ttatrace/python/sitecustomize.py
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h

@@ -1173,3 +1173,5 @@ int tt_launch_stop(struct pt_regs *ctx)
 	bpf_send_signal(19 /* SIGSTOP */);
 	return 0;
 }
+
+#include "python.bpf.h"

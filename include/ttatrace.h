@@ -24,6 +24,7 @@
 enum tt_rec_type {
 	TT_REC_SPAN = 1, /* struct tt_span_rec */
 	TT_REC_SPAN_CAPS = 2, /* struct tt_span_rec followed by struct tt_caps */
+	TT_REC_PY_PROBE = 3, /* struct tt_py_probe_rec: the kernel gave a Python primitive an id */
 };
 
 /* The BPF cookie of every probe: the probe id in the low 32 bits, and flags that
@@ -130,6 +131,9 @@ enum tt_span_flags {
 	 * kernel's tail rule kept it (the root was an error / was slow) */
 	TT_SPAN_KEPT_ERROR = 1 << 5,
 	TT_SPAN_KEPT_SLOW = 1 << 6,
+	/* a Python primitive that ended with an exception: its class name is in
+	 * caps.strs[0] (a TT_REC_SPAN_CAPS record with n_caps 0) */
+	TT_SPAN_PY_EXC = 1 << 7,
 };
 
 /* Where the spans of unpicked traces go while the tail rules cannot yet decide
@@ -220,6 +224,15 @@ struct tt_kstats {
 	__u64 tail_flush_fail; /* held spans lost at flush: the ring buffer was full */
 	__u64 tp_sampled; /* roots that joined a remote trace whose sampled flag was set */
 	__u64 tp_unsampled; /* ... was not set */
+	/* Python primitives (bpf/python.bpf.h) */
+	__u64 py_starts; /* PY_START of an armed code object: a span opened */
+	__u64 py_ends; /* PY_RETURN / PY_UNWIND that ended an open span */
+	__u64 py_foreign; /* hits for code objects ttatrace did not arm (another tool) */
+	__u64 py_unwind_other; /* global PY_UNWIND of a frame without a span (the price of
+				  seeing exceptions) */
+	__u64 py_no_entry; /* PY_RETURN of an armed frame opened before attach */
+	__u64 py_ids_full; /* spans not traced: no Python probe id left */
+	__u64 py_task_links; /* asyncio tasks linked to the span that created them */
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do
@@ -339,6 +352,39 @@ struct tt_follow_stats {
 	__u64 forks; /* children added to traced_tgids */
 	__u64 lost; /* children not followed: traced_tgids full */
 	__u64 ev_lost; /* lifecycle events the ring buffer had no room for */
+};
+
+/* Python primitives (CPython 3.12+ sys.monitoring; bpf/python.bpf.h, user/python.c).
+ * Probe ids [0, TT_PY_MAX_PROBES) are Python's when a catalogue names Python
+ * primitives: the kernel hands them out per (code object, runtime class) and
+ * announces each with a TT_REC_PY_PROBE record before the first span using it. */
+#define TT_PY_MAX_PROBES 256
+/* sys.monitoring tool ids of the bootstrap: methods (the span is named by the
+ * runtime class of self) and plain functions */
+#define TT_PY_TOOL_METHOD 4
+#define TT_PY_TOOL_FUNC 3
+
+/* Per-process interpreter layout (map py_procs, keyed by tgid). */
+struct tt_py_offs {
+	__u32 frame_code; /* _PyInterpreterFrame.f_code / f_executable */
+	__u32 frame_prev; /* .previous */
+	__u32 frame_locals; /* .localsplus */
+	__u32 code_mon; /* PyCodeObject._co_monitoring */
+	__u32 tstate_frame; /* 3.13: PyThreadState.current_frame; 3.12: .cframe */
+	__s32 cframe_frame; /* 3.12: _PyCFrame.current_frame; -1: tstate_frame is the frame */
+	__u32 gen_iframe; /* PyGenObject.gi_iframe (coroutines too) */
+	__u32 type_name; /* PyTypeObject.tp_name */
+	__u32 tuple_item; /* PyTupleObject.ob_item */
+	__u32 _pad;
+};
+
+struct tt_py_probe_rec {
+	__u32 type; /* TT_REC_PY_PROBE */
+	__u32 probe_id;
+	__u32 pid;
+	__u32 _pad;
+	__u64 code; /* the code object's address */
+	__u64 cls; /* the runtime class of self (methods), 0 for functions */
 };
 
 #endif /* TTATRACE_H */

@@ -300,6 +300,25 @@ static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct 
 						tt_arena__printf(t->arena, "%s=%lld", r->operand, (long long)x));
 }
 
+/* A Python primitive that ended with an exception: its class name (the kernel
+ * read the type's tp_name) is error.type. A coroutine closed unfinished (garbage
+ * collected: GeneratorExit) ends without being an error. */
+static int py_span_exception(struct tt_trace *t, struct tt_span *s, const struct tt_caps *c)
+{
+	char name[TT_STR_CAP_BYTES + 1];
+	const char *dot;
+
+	memcpy(name, c->strs[0], TT_STR_CAP_BYTES);
+	name[TT_STR_CAP_BYTES] = '\0';
+	dot = strrchr(name, '.');
+	dot = dot ? dot + 1 : name;
+	if (!strcmp(dot, "GeneratorExit"))
+		return tt_span__set_bool(t, s, "tta.python.closed", true);
+	s->status = TT_STATUS_ERROR;
+	s->status_msg = tt_arena__strdup(t->arena, dot[0] ? dot : "exception");
+	return tt_span__set_str(t, s, "error.type", dot[0] ? dot : "exception");
+}
+
 /* A root that captured a valid W3C traceparent joins that trace. Invalid headers
  * are ignored and counted, as the spec says. */
 static void join_traceparent(struct assembler *a, struct tt_trace *t)
@@ -376,6 +395,16 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 				goto cleanup;
 			}
 			apply_error_rule(&t, s, pr, nums, p->caps[i]);
+		}
+		if (pr && pr->n_attrs) {
+			size_t k;
+
+			for (k = 0; k < pr->n_attrs; k++)
+				err |= tt_span__set_attr(&t, s, &pr->attrs[k]);
+		}
+		if ((r->flags & TT_SPAN_PY_EXC) && p->caps[i] && (err |= py_span_exception(&t, s, p->caps[i]))) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		order[i] = s;
 		/* a duplicated span id would corrupt links: keep the first */

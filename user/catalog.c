@@ -269,6 +269,38 @@ static int dup_scalar(struct loader *l, const yaml_node_t *v, const char *key, c
 	return *out ? 0 : lfail(l, v, "out of memory");
 }
 
+/* methods: [execute, run]: joined with commas for the bootstrap's spec */
+static int load_methods(struct loader *l, const yaml_node_t *v, struct cat_entry *e)
+{
+	yaml_node_item_t *it;
+	size_t len = 0;
+	char *out;
+
+	if (want_type(l, v, YAML_SEQUENCE_NODE, "methods"))
+		return -EINVAL;
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *n = yaml_document_get_node(l->doc, *it);
+		const char *s = scalar(l, n, "methods", "a method name");
+
+		if (!s || !*s || strpbrk(s, ",\t\n :"))
+			return lfail(l, n, "methods: expected method names like execute");
+		len += strlen(s) + 1;
+	}
+	if (!len)
+		return lfail(l, v, "methods: expected at least one method name");
+	out = calloc(1, len);
+	if (!out)
+		return lfail(l, v, "out of memory");
+	for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		if (*out)
+			strcat(out, ",");
+		strcat(out, (const char *)yaml_document_get_node(l->doc, *it)->data.scalar.value);
+	}
+	free(e->py_methods);
+	e->py_methods = out;
+	return 0;
+}
+
 static int load_entry(struct loader *l, const yaml_node_t *m, struct cat_entry *e)
 {
 	yaml_node_t *k, *v, *error_node = NULL, *etype_node = NULL, *ctx_node = NULL;
@@ -300,6 +332,20 @@ static int load_entry(struct loader *l, const yaml_node_t *m, struct cat_entry *
 			spec.binary = spec.glob = NULL;
 			probe_spec__clear(&spec);
 			has_match = true;
+		} else if (!strcmp(key, "python_class") || !strcmp(key, "python")) {
+			if (dup_scalar(l, v, key, "\"MODULE:QUALNAME\"", &e->py_sel))
+				goto fail;
+			if (!strchr(e->py_sel, ':') || strchr(e->py_sel, '\t')) {
+				lfail(l, v, "%s: expected \"MODULE:QUALNAME\", got \"%s\"", key, e->py_sel);
+				goto fail;
+			}
+			if (!strcmp(key, "python_class") && !e->py_methods)
+				e->py_methods = strdup("execute");
+			else if (!strcmp(key, "python"))
+				e->py_func = true;
+		} else if (!strcmp(key, "methods")) {
+			if (load_methods(l, v, e))
+				goto fail;
 		} else if (!strcmp(key, "name")) {
 			if (dup_scalar(l, v, "name", "a span name", &e->name))
 				goto fail;
@@ -334,13 +380,21 @@ static int load_entry(struct loader *l, const yaml_node_t *m, struct cat_entry *
 			if (load_slo(l, v, &e->slo))
 				goto fail;
 		} else {
-			lfail(l, k, "unknown key \"%s\" (expected match, name, kind, role, capture, error, error_type, context_key or slo)",
+			lfail(l, k, "unknown key \"%s\" (expected match, python_class, methods, python, name, kind, role, capture, error, error_type, context_key or slo)",
 			      key);
 			goto fail;
 		}
 	}
-	if (!has_match) {
-		lfail(l, m, "primitives entry: missing match (a symbol glob like \"tta_*\")");
+	if (has_match && e->py_sel) {
+		lfail(l, m, "primitives entry: match and python/python_class exclude each other");
+		goto fail;
+	}
+	if (e->py_func && e->py_methods) {
+		lfail(l, m, "primitives entry: methods goes with python_class, not python");
+		goto fail;
+	}
+	if (!has_match && !e->py_sel) {
+		lfail(l, m, "primitives entry: missing match (a symbol glob like \"tta_*\") or python_class/python");
 		goto fail;
 	}
 	/* the keys below refer to captures, which may come later in the mapping */
@@ -392,6 +446,8 @@ static void entry_clear(struct cat_entry *e)
 {
 	free(e->binary);
 	free(e->glob);
+	free(e->py_sel);
+	free(e->py_methods);
 	free(e->name);
 	for (int i = 0; i < CAT_MAX_CAPTURES; i++)
 		capture__clear(&e->caps[i]);
@@ -652,6 +708,8 @@ const struct cat_entry *catalog__match(const struct catalog *c, const char *bina
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cat_entry *e = &c->entries[i];
 
+		if (!e->glob)
+			continue; /* a Python entry */
 		if (e->binary && (!binary_path || !procmaps__name_matches(e->binary, binary_path)))
 			continue;
 		if (glob_match(e->glob, symbol))

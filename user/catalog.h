@@ -97,7 +97,13 @@ struct slo {
 
 struct cat_entry {
 	char *binary; /* NULL: any; else as in --probe BINARY */
-	char *glob; /* symbol glob */
+	char *glob; /* symbol glob; NULL for a Python entry */
+	/* Python entries (user/python.c): "MODULE:QUALNAME" of a class whose methods
+	 * (comma-separated in py_methods) are primitives on it and every subclass, or
+	 * "MODULE:QUALNAME_GLOB" of functions (py_methods NULL) */
+	char *py_sel;
+	char *py_methods;
+	bool py_func;
 	char *name; /* span name; NULL: the symbol */
 	enum prim_kind kind;
 	enum prim_role role;

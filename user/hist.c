@@ -194,6 +194,18 @@ int hist_reader__sync(struct hist_reader *r, struct probe_table *pt)
 	int err = 0;
 
 	pthread_mutex_lock(&r->lock);
+	/* ids reserved for Python primitives get their probe later */
+	for (i = 0; i < r->n; i++) {
+		struct tt_probe *p = r->probes[i].name ? NULL : probe_table__get(pt, i);
+
+		if (!p)
+			continue;
+		r->probes[i].name = strdup(p->name ? p->name : p->symbol);
+		r->probes[i].kind = strdup(p->kind ? p->kind : "step");
+		r->probes[i].has_slo = p->cat && (p->cat->slo.has_latency || p->cat->slo.has_errors);
+		if (r->probes[i].has_slo)
+			r->probes[i].slo = p->cat->slo;
+	}
 	if (n <= r->n)
 		goto out;
 	v = realloc(r->probes, n * sizeof(*v));
@@ -206,9 +218,12 @@ int hist_reader__sync(struct hist_reader *r, struct probe_table *pt)
 	for (i = r->n; i < n; i++) {
 		struct tt_probe *p = probe_table__get(pt, i);
 
-		v[i].name = strdup(p && p->name ? p->name : p && p->symbol ? p->symbol : "?");
-		v[i].kind = strdup(p && p->kind ? p->kind : "step");
-		v[i].has_slo = p && p->cat && (p->cat->slo.has_latency || p->cat->slo.has_errors);
+		memset(&v[i], 0, sizeof(v[i]));
+		if (!p)
+			continue; /* a reserved id: no labels until it has a probe */
+		v[i].name = strdup(p->name ? p->name : p->symbol ? p->symbol : "?");
+		v[i].kind = strdup(p->kind ? p->kind : "step");
+		v[i].has_slo = p->cat && (p->cat->slo.has_latency || p->cat->slo.has_errors);
 		if (v[i].has_slo)
 			v[i].slo = p->cat->slo;
 		if (!v[i].name || !v[i].kind) {
@@ -251,7 +266,7 @@ static int rd_probe_labels(void *ctx, uint32_t id, char *name, size_t name_len, 
 	int err = 0;
 
 	pthread_mutex_lock(&r->lock);
-	if (id >= r->n) {
+	if (id >= r->n || !r->probes[id].name || !r->probes[id].kind) {
 		err = -ENOENT;
 	} else {
 		snprintf(name, name_len, "%s", r->probes[id].name);

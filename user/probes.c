@@ -69,31 +69,77 @@ void probe_table__free(struct probe_table *t)
 	free(t);
 }
 
-struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *binary_path,
-				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5)
+static int table_grow(struct probe_table *t)
 {
-	struct tt_probe *p;
-	const char *base;
-
 	if (t->n >= TT_MAX_PROBES) {
 		errno = E2BIG;
-		return NULL;
+		return -1;
 	}
 	if (t->n == t->cap) {
 		uint32_t ncap = t->cap ? t->cap * 2 : 64;
 		struct tt_probe **nv = realloc(t->v, ncap * sizeof(*nv));
 
 		if (!nv)
-			return NULL;
+			return -1;
 		t->v = nv;
 		t->cap = ncap;
 	}
+	return 0;
+}
+
+static struct tt_probe *probe_new(uint32_t id, pid_t pid, const char *binary_path,
+				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5);
+
+struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *binary_path,
+				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5)
+{
+	struct tt_probe *p;
+
+	if (table_grow(t))
+		return NULL;
+	p = probe_new(t->n, pid, binary_path, symbol, offset, addr, nop5);
+	if (p)
+		t->v[t->n++] = p;
+	return p;
+}
+
+int probe_table__reserve(struct probe_table *t, uint32_t n)
+{
+	while (n--) {
+		if (table_grow(t))
+			return -errno;
+		t->v[t->n++] = NULL;
+	}
+	return 0;
+}
+
+struct tt_probe *probe_table__set(struct probe_table *t, uint32_t id, pid_t pid,
+				  const char *binary_path, const char *symbol)
+{
+	struct tt_probe *p;
+
+	if (id >= t->n || t->v[id]) {
+		errno = EEXIST;
+		return NULL;
+	}
+	p = probe_new(id, pid, binary_path, symbol, 0, 0, false);
+	if (p)
+		t->v[id] = p;
+	return p;
+}
+
+static struct tt_probe *probe_new(uint32_t id, pid_t pid, const char *binary_path,
+				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5)
+{
+	struct tt_probe *p;
+	const char *base;
+
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	base = strrchr(binary_path, '/');
 	base = base ? base + 1 : binary_path;
-	p->id = t->n;
+	p->id = id;
 	p->pid = pid;
 	p->binary_path = strdup(binary_path);
 	p->binary_name = strdup(base);
@@ -111,7 +157,6 @@ struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *
 	p->probe_off = offset;
 	p->addr = addr;
 	p->nop5 = nop5;
-	t->v[t->n++] = p;
 	return p;
 }
 
@@ -133,7 +178,7 @@ struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const
 	for (i = 0; i < t->n; i++) {
 		struct tt_probe *p = t->v[i];
 
-		if (p->pid == pid && p->offset == offset && !strcmp(p->binary_path, binary_path))
+		if (p && p->pid == pid && p->offset == offset && !strcmp(p->binary_path, binary_path))
 			return p;
 	}
 	return NULL;
@@ -167,7 +212,7 @@ static void *detach_worker(void *arg)
 		if (i >= j->t->n)
 			return NULL;
 		p = j->t->v[i];
-		if (j->pid && p->pid != j->pid)
+		if (!p || (j->pid && p->pid != j->pid))
 			continue;
 		l = j->entries ? &p->entry : &p->exit;
 		bpf_link__destroy(*l);
@@ -183,7 +228,7 @@ static void detach_pass(struct probe_table *t, pid_t pid, bool entries)
 	uint32_t k, links = 0;
 
 	for (k = 0; k < t->n; k++)
-		if ((!pid || t->v[k]->pid == pid) && (entries ? t->v[k]->entry : t->v[k]->exit))
+		if (t->v[k] && (!pid || t->v[k]->pid == pid) && (entries ? t->v[k]->entry : t->v[k]->exit))
 			links++;
 	if (!links)
 		return;

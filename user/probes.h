@@ -11,6 +11,7 @@
 struct bpf_link;
 struct cat_entry;
 struct capture;
+struct tt_attr;
 
 struct tt_probe {
 	uint32_t id;
@@ -27,6 +28,9 @@ struct tt_probe {
 	uint8_t entry_class, site_class; /* enum insn_class of the entry and of the site */
 	uint64_t addr; /* st_value */
 	bool nop5;
+	/* attributes every span of the probe carries (Python: code.function ...) */
+	const struct tt_attr *attrs;
+	size_t n_attrs;
 	/* from the catalogue (NULL without --config): kind, name, captures, rules */
 	const struct cat_entry *cat;
 	struct capture *caps; /* resolved copies of cat->caps (offsets filled) */
@@ -49,6 +53,11 @@ void probe_table__free(struct probe_table *t); /* destroys links too */
 /* Adds a probe (copies the strings); NULL + errno on failure. */
 struct tt_probe *probe_table__add(struct probe_table *t, pid_t pid, const char *binary_path,
 				  const char *symbol, uint64_t offset, uint64_t addr, bool nop5);
+/* Reserves n ids with no probe yet (probe_table__get gives NULL for them), filled
+ * later by probe_table__set (Python primitives get their ids from the kernel). */
+int probe_table__reserve(struct probe_table *t, uint32_t n);
+struct tt_probe *probe_table__set(struct probe_table *t, uint32_t id, pid_t pid,
+				  const char *binary_path, const char *symbol);
 struct tt_probe *probe_table__get(const struct probe_table *t, uint32_t id);
 uint32_t probe_table__count(const struct probe_table *t);
 /* Finds an existing probe of pid at (binary_path, offset), NULL if none. */

@@ -51,6 +51,7 @@
 #include "out_open.h"
 #include "outputs.h"
 #include "probes.h"
+#include "python.h"
 #include "procmaps.h"
 #include "prom_http.h"
 #include "sample.h"
@@ -201,8 +202,13 @@ static bool target_alive(struct target *t)
 	if (t->launched) {
 		pid_t r = waitpid(t->pid, &st, WNOHANG);
 
-		if (r == t->pid && (WIFEXITED(st) || WIFSIGNALED(st)))
+		if (r == t->pid && (WIFEXITED(st) || WIFSIGNALED(st))) {
 			t->alive = false;
+			if (WIFEXITED(st))
+				fprintf(stderr, "ttatrace: pid %d exited with status %d\n", t->pid, WEXITSTATUS(st));
+			else
+				fprintf(stderr, "ttatrace: pid %d killed by signal %d\n", t->pid, WTERMSIG(st));
+		}
 		return t->alive;
 	}
 	if (kill(t->pid, 0) && errno == ESRCH)
@@ -275,6 +281,7 @@ struct session {
 	/* control */
 	struct governor *gov;
 	struct sampler *sampler; /* NULL: sampling off */
+	struct py_session *py; /* NULL: no Python primitives */
 	struct sample_kernel *sk;
 	struct sample_kernel_opts sko;
 	struct assembler *asmb;
@@ -434,6 +441,8 @@ static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
 
+	if (py_session__on_record(s->py, data, size))
+		return 0;
 	if (s->sampler)
 		sampler__on_record(s->sampler, data, size);
 	assembler__add(s->asmb, data, size);
@@ -858,6 +867,8 @@ int session__prepare(struct session *s)
 			const struct cat_entry *ce = &s->cat->entries[i];
 			char text[1024];
 
+			if (ce->py_sel)
+				continue; /* Python: user/python.c */
 			if (s->n_specs == MAX_SPECS) {
 				tt_die_msg("%s: more than %d primitives", o->config, MAX_SPECS);
 				return EXIT_USAGE;
@@ -960,7 +971,8 @@ static int open_outputs(struct session *s)
 static int load_bpf(struct session *s)
 {
 	const struct tt_opts *o = &s->o;
-	uint32_t hist_probes = hist_slots(s->specs, s->n_specs, o);
+	uint32_t hist_probes = hist_slots(s->specs, s->n_specs, o) +
+			       (catalog__has_python(s->cat) ? TT_PY_MAX_PROBES : 0);
 	int r;
 
 	s->skel = ttatrace_bpf__open();
@@ -1034,6 +1046,9 @@ int session__load(struct session *s)
 
 	s->pt = probe_table__new();
 	if (!s->pt)
+		return EXIT_RUNTIME;
+	s->py = py_session__new(s->cat, skel, s->pt, o->verbose);
+	if (!s->py && errno)
 		return EXIT_RUNTIME;
 	s->hreader = hist_reader__new(skel);
 	if (!s->hreader)
@@ -1636,6 +1651,8 @@ int session__attach_pids(struct session *s)
 		}
 		target_fill(t);
 		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
+		if (r >= 0 && s->py)
+			r = py_attach_add(s->py, t->pid, false, r, err, sizeof(err));
 		if (r < 0) {
 			tt_die_msg("%s", err);
 			return EXIT_RUNTIME;
@@ -1668,6 +1685,10 @@ int session__launch(struct session *s)
 	r = resolve_program(o->cmd[0], exe, sizeof(exe));
 	if (r) {
 		tt_die_msg("cannot run '%s': %s", o->cmd[0], strerror(-r));
+		return EXIT_RUNTIME;
+	}
+	if (s->py && py_session__prepare_launch(s->py, err, sizeof(err))) {
+		tt_die_msg("%s", err);
 		return EXIT_RUNTIME;
 	}
 	r = launch_prepare(o->cmd, launch);
@@ -1714,6 +1735,8 @@ int session__launch(struct session *s)
 			launch_test_hold();
 			target_fill(t);
 			r = attacher__scan_pid(s->att, launch->pid, err, sizeof(err));
+			if (r >= 0 && s->py)
+				r = py_attach_add(s->py, launch->pid, true, r, err, sizeof(err));
 			if (r < 0) {
 				tt_die_msg("%s", err);
 				kill(launch->pid, SIGKILL);
@@ -1919,6 +1942,8 @@ int session__run(struct session *s)
 			drop_warn__check(&drops, ks.rb_reserve_fail + ks.tail_flush_fail, now, stderr);
 			t_last_drops = now;
 		}
+		if (py_session__take_new(s->py))
+			hist_reader__sync(s->hreader, s->pt);
 		assembler__expire(s->asmb, now);
 		for (i = 0; i < s->n_targets; i++) {
 			struct target *t = s->targets[i];
@@ -1986,6 +2011,7 @@ static void print_summary(struct session *s, const struct tt_kstats *ks,
 	sample_kernel__print_summary(stderr, s->sk, s->sampler, ks);
 	print_follow_summary(s);
 	print_agent_summary(s);
+	py_session__summary(stderr, s->py, ks);
 }
 
 int session__close(struct session *s, int rc)
@@ -2056,6 +2082,7 @@ int session__close(struct session *s, int rc)
 	sampler__free(s->sampler);
 	sample_kernel__free(s->sk);
 	attacher__free(s->att);
+	py_session__free(s->py);
 	probe_table__free(s->pt);
 	hist_reader__free(s->hreader);
 	governor__free(s->gov);

@@ -179,6 +179,8 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 	for (i = 0; i < n; i++) {
 		struct tt_probe *p = probe_table__get(pt, i);
 
+		if (!p)
+			continue;
 		for (j = 0; j < nr; j++)
 			if (!strcmp(rows[j].label, p->label))
 				break;

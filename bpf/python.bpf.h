@@ -1,0 +1,413 @@
+/* Python primitives on CPython 3.12+ (included by ttatrace.bpf.c, shares its maps).
+ *
+ * The bootstrap (tools/python/sitecustomize.py) arms sys.monitoring LOCAL events
+ * PY_START|PY_RETURN on the primitives' code objects only, with no callback, and
+ * the global PY_UNWIND. The interpreter then calls _Py_call_instrumentation(tstate,
+ * event, frame, instr) and _Py_call_instrumentation_arg(..., obj) for those code
+ * objects: a probe in each (on an emulated jcc, not the single-stepped entry) opens
+ * and ends spans. A coroutine's frame keeps its address across suspensions, so the
+ * open span is keyed by (process, frame address); each span has its own id, so a
+ * reused address never mixes two calls. */
+
+struct tt_py_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 addr; /* frame address */
+};
+
+struct tt_py_span {
+	__u64 span_id;
+	__u64 parent_span_id;
+	__u64 trace_key;
+	__u64 start_ns;
+	__u64 code;
+	__u32 probe_id;
+	__u32 depth;
+	__u32 samp;
+	__u32 flags;
+};
+
+struct tt_py_id_key {
+	__u32 tgid;
+	__u32 _pad;
+	__u64 code;
+	__u64 cls;
+};
+
+/* a task's coroutine frame -> the span open where the task was created */
+struct tt_py_link {
+	__u64 parent_frame; /* the frame that span is open on: the link holds while it is */
+	__u64 span_id;
+	__u64 trace_key;
+	__u32 depth;
+	__u32 samp;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct tt_py_offs);
+} py_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tt_py_key);
+	__type(value, struct tt_py_span);
+} py_open SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct tt_py_key);
+	__type(value, struct tt_py_link);
+} py_links SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_PY_MAX_PROBES * 4);
+	__type(key, struct tt_py_id_key);
+	__type(value, __u32);
+} py_ids SEC(".maps");
+
+/* the thread state of each thread that ran a primitive (the task hook needs it) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} py_tstate SEC(".maps");
+
+/* next free Python probe id */
+__u64 py_next_id = 0;
+
+#define PY_EV_START 0
+#define PY_EV_RETURN 2
+#define PY_EV_UNWIND 12
+#define PY_MAX_WALK 24
+
+static __always_inline __u64 py_read_ptr(__u64 addr)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+/* Which of ttatrace's tools armed PY_START on this code object: the first byte of
+ * _co_monitoring is local_monitors.tools[PY_START], one bit per tool id. */
+static __always_inline __u32 py_armed(const struct tt_py_offs *o, __u64 code)
+{
+	__u64 mon = py_read_ptr(code + o->code_mon);
+	__u8 tools = 0;
+
+	if (!mon)
+		return 0;
+	bpf_probe_read_user(&tools, 1, (void *)mon);
+	return tools & ((1u << TT_PY_TOOL_METHOD) | (1u << TT_PY_TOOL_FUNC));
+}
+
+static __always_inline __u32 py_probe_id(__u32 tgid, __u64 code, __u64 cls, struct tt_kstats *st)
+{
+	struct tt_py_id_key k = { .tgid = tgid, .code = code, .cls = cls };
+	struct tt_py_probe_rec *r;
+	__u32 *v = bpf_map_lookup_elem(&py_ids, &k), id;
+
+	if (v)
+		return *v;
+	id = (__u32)__sync_fetch_and_add(&py_next_id, 1);
+	if (id >= TT_PY_MAX_PROBES) {
+		if (st)
+			st->py_ids_full++;
+		return (__u32)-1;
+	}
+	if (bpf_map_update_elem(&py_ids, &k, &id, BPF_NOEXIST)) {
+		/* another CPU named it first: use its id (this one stays unused) */
+		v = bpf_map_lookup_elem(&py_ids, &k);
+		return v ? *v : (__u32)-1;
+	}
+	/* userspace must know the id before any span of it: the record goes first, with
+	 * a wakeup (once per primitive and class) */
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		if (st)
+			st->rb_reserve_fail++;
+		return id;
+	}
+	r->type = TT_REC_PY_PROBE;
+	r->probe_id = id;
+	r->pid = tgid;
+	r->_pad = 0;
+	r->code = code;
+	r->cls = cls;
+	bpf_ringbuf_submit(r, 0);
+	return id;
+}
+
+/* The innermost open span on the frame chain above `frame` (frame itself included),
+ * or the span that created the task a frame on the chain is the coroutine of. */
+static __always_inline int py_find_parent(const struct tt_py_offs *o, __u32 tgid, __u64 frame,
+					  struct tt_py_link *out, int self_open)
+{
+	struct tt_py_key k = { .tgid = tgid };
+	int i;
+
+	for (i = 0; i < PY_MAX_WALK && frame; i++) {
+		struct tt_py_span *s;
+		struct tt_py_link *l;
+
+		k.addr = frame;
+		if (i > 0 || self_open) {
+			s = bpf_map_lookup_elem(&py_open, &k);
+			if (s) {
+				out->span_id = s->span_id;
+				out->trace_key = s->trace_key;
+				out->depth = s->depth;
+				out->samp = s->samp;
+				out->parent_frame = frame;
+				return 1;
+			}
+		}
+		l = bpf_map_lookup_elem(&py_links, &k);
+		if (l) {
+			struct tt_py_key pk = { .tgid = tgid, .addr = l->parent_frame };
+			struct tt_py_span *ps = bpf_map_lookup_elem(&py_open, &pk);
+
+			/* the creating span must still be open (the address may be reused) */
+			if (ps && ps->span_id == l->span_id) {
+				*out = *l;
+				return 1;
+			}
+			/* a coroutine freed since: its address went to another one */
+			bpf_map_delete_elem(&py_links, &k);
+		}
+		frame = py_read_ptr(frame + o->frame_prev);
+	}
+	return 0;
+}
+
+static __always_inline __u32 py_sample_decide(struct tt_kstats *st, __u32 probe_id, __u64 span_id)
+{
+	__u64 thr = sample_thr;
+	__u32 ppm = sample_ppm, w;
+
+	if (root_budget) {
+		__u64 *t = bpf_map_lookup_elem(&root_thr, &probe_id);
+		__u64 *n = bpf_map_lookup_elem(&root_cnt, &probe_id);
+
+		if (t) {
+			thr = *t;
+			ppm = thr >= TT_SAMPLE_ALL ? TT_SAMPLE_PPM : (__u32)((thr * TT_SAMPLE_PPM) >> 32);
+		}
+		if (n)
+			__sync_fetch_and_add(n, 1);
+	}
+	w = ppm & ~TT_SAMPLE_KEPT;
+	if (thr >= TT_SAMPLE_ALL || (span_id >> 32) < thr)
+		w |= TT_SAMPLE_KEPT;
+	if (st) {
+		st->sample_roots++;
+		if (w & TT_SAMPLE_KEPT)
+			st->sample_kept++;
+	}
+	return w;
+}
+
+static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs *o, __u32 tgid,
+				    __u64 frame, struct tt_kstats *st)
+{
+	__u64 code = py_read_ptr(frame + o->frame_code), cls = 0, tstate;
+	struct tt_py_key k = { .tgid = tgid, .addr = frame };
+	struct tt_py_link par = {};
+	struct tt_py_span s = {};
+	struct tt_hist *h;
+	__u32 armed = py_armed(o, code), tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (!armed) {
+		if (st)
+			st->py_foreign++;
+		return 0;
+	}
+	if (armed & (1u << TT_PY_TOOL_METHOD)) {
+		__u64 self = py_read_ptr(frame + o->frame_locals);
+
+		cls = self ? py_read_ptr(self + 8 /* ob_type */) : 0;
+	}
+	s.probe_id = py_probe_id(tgid, code, cls, st);
+	if (s.probe_id >= TT_PY_MAX_PROBES)
+		return 0;
+	if (st)
+		st->py_starts++;
+	tstate = PT_REGS_PARM1(ctx);
+	if (!bpf_map_lookup_elem(&py_tstate, &tid))
+		bpf_map_update_elem(&py_tstate, &tid, &tstate, BPF_ANY);
+	s.span_id = new_span_id();
+	s.code = code;
+	if (py_find_parent(o, tgid, frame, &par, 0)) {
+		s.parent_span_id = par.span_id;
+		s.trace_key = par.trace_key;
+		s.depth = par.depth + 1;
+		s.samp = par.samp;
+	} else {
+		s.trace_key = s.span_id;
+		s.flags = TT_SPAN_ROOT;
+		s.samp = py_sample_decide(st, s.probe_id, s.span_id);
+	}
+	h = bpf_map_lookup_elem(&hists, &s.probe_id);
+	if (h)
+		h->inflight++;
+	s.start_ns = bpf_ktime_get_ns();
+	bpf_map_update_elem(&py_open, &k, &s, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *o, __u32 tgid,
+				  __u64 frame, __u32 event, struct tt_kstats *st)
+{
+	struct tt_py_key k = { .tgid = tgid, .addr = frame };
+	struct tt_py_span *s = bpf_map_lookup_elem(&py_open, &k);
+	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
+	struct tt_span_caps_rec *cr;
+	struct tt_span_rec *rec;
+	__u64 exc = 0, flags;
+	struct tt_py_span v;
+
+	if (!s) {
+		if (event == PY_EV_UNWIND) {
+			if (st)
+				st->py_unwind_other++;
+		} else if (st) {
+			if (py_armed(o, py_read_ptr(frame + o->frame_code)))
+				st->py_no_entry++;
+			else
+				st->py_foreign++;
+		}
+		return 0;
+	}
+	v = *s;
+	bpf_map_delete_elem(&py_open, &k);
+	if (st)
+		st->py_ends++;
+	if (event == PY_EV_UNWIND)
+		exc = PT_REGS_PARM5(ctx);
+	tt_hist_exit(v.probe_id, now - v.start_ns, exc ? -1 : 0);
+	if (!(v.samp & TT_SAMPLE_KEPT)) {
+		if (st)
+			st->spans_unsampled++;
+		return 0;
+	}
+	flags = wake_flags(st, exc ? sizeof(*cr) : sizeof(*rec));
+	if (exc) {
+		__u64 tp = py_read_ptr(exc + 8), name = tp ? py_read_ptr(tp + o->type_name) : 0;
+
+		cr = bpf_ringbuf_reserve(&events, sizeof(*cr), 0);
+		if (!cr)
+			goto full;
+		__builtin_memset(&cr->caps, 0, sizeof(cr->caps));
+		if (name)
+			bpf_probe_read_user_str(cr->caps.strs[0], TT_STR_CAP_BYTES, (void *)name);
+		rec = &cr->rec;
+		rec->type = TT_REC_SPAN_CAPS;
+	} else {
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+		if (!rec)
+			goto full;
+		rec->type = TT_REC_SPAN;
+	}
+	rec->probe_id = v.probe_id;
+	rec->span_id = v.span_id;
+	rec->parent_span_id = v.parent_span_id;
+	rec->trace_key = v.trace_key;
+	rec->start_ns = v.start_ns;
+	rec->end_ns = now;
+	rec->ret = exc ? -1 : 0;
+	rec->pid = tgid;
+	rec->tid = (__u32)pid_tgid;
+	rec->depth = v.depth;
+	rec->flags = v.flags | (exc ? TT_SPAN_PY_EXC : 0);
+	rec->sample_ppm = v.samp & ~TT_SAMPLE_KEPT;
+	bpf_ringbuf_submit(rec, flags);
+	return 0;
+full:
+	if (st)
+		st->rb_reserve_fail++;
+	return 0;
+}
+
+/* at _Py_call_instrumentation's first jcc: rdi tstate, esi event, rdx frame */
+SEC("uprobe")
+int tt_py_call(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_kstats *st;
+
+	if (!o)
+		return 0;
+	st = stats();
+	if ((__u32)PT_REGS_PARM2(ctx) != PY_EV_START) {
+		/* PY_RESUME and the like: never armed by ttatrace */
+		if (st)
+			st->py_foreign++;
+		return 0;
+	}
+	return py_start(ctx, o, tgid, PT_REGS_PARM3(ctx), st);
+}
+
+/* at _Py_call_instrumentation_arg's first jcc: the same, and r8 the object */
+SEC("uprobe")
+int tt_py_call_arg(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_kstats *st;
+	__u32 ev;
+
+	if (!o)
+		return 0;
+	st = stats();
+	ev = (__u32)PT_REGS_PARM2(ctx);
+	if (ev != PY_EV_RETURN && ev != PY_EV_UNWIND) {
+		if (st)
+			st->py_foreign++;
+		return 0;
+	}
+	return py_end(ctx, o, tgid, PT_REGS_PARM3(ctx), ev, st);
+}
+
+/* _asyncio_Task___init__(self, args, kwargs): the task's coroutine (args[0]) joins
+ * the span open on the creating thread's frame chain. */
+SEC("uprobe")
+int tt_py_task(struct pt_regs *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, tid = (__u32)bpf_get_current_pid_tgid();
+	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	__u64 *tstate, args = PT_REGS_PARM2(ctx), coro, cur, n;
+	struct tt_py_link par = {};
+	struct tt_py_key k = { .tgid = tgid };
+	struct tt_kstats *st;
+
+	if (!o || !args)
+		return 0;
+	tstate = bpf_map_lookup_elem(&py_tstate, &tid);
+	if (!tstate)
+		return 0; /* no primitive ever ran on this thread: nothing to link to */
+	n = py_read_ptr(args + 16 /* ob_size */);
+	if (n < 1)
+		return 0;
+	coro = py_read_ptr(args + o->tuple_item);
+	if (!coro)
+		return 0;
+	cur = py_read_ptr(*tstate + o->tstate_frame);
+	if (o->cframe_frame >= 0)
+		cur = cur ? py_read_ptr(cur + o->cframe_frame) : 0;
+	if (!cur || !py_find_parent(o, tgid, cur, &par, 1))
+		return 0;
+	k.addr = coro + o->gen_iframe;
+	bpf_map_update_elem(&py_links, &k, &par, BPF_ANY);
+	st = stats();
+	if (st)
+		st->py_task_links++;
+	return 0;
+}

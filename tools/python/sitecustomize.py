@@ -1,0 +1,226 @@
+# ttatrace's Python bootstrap (CPython 3.12+, standard library only).
+#
+# First on PYTHONPATH, it reads the spec file named by TTATRACE_PY_SPEC (written by
+# `ttatrace --config FILE -- python3 ...`, or shipped with a prepared service) and
+# arms sys.monitoring LOCAL events PY_START|PY_RETURN on the code objects of the
+# primitives it names, with NO callback, plus the global PY_UNWIND. The interpreter
+# then enters its instrumentation functions for those code objects only, where
+# ttatrace's uprobes see them; nobody tracing costs almost nothing. It writes what it
+# armed to a registry file (code object and class addresses -> names) that ttatrace
+# reads, then runs the sitecustomize it shadows, if any. It never prints.
+import os
+import sys
+
+
+def _ttatrace_boot():
+    spec_path = os.environ.get("TTATRACE_PY_SPEC")
+    here = os.path.dirname(os.path.abspath(__file__))
+    # invisible to the app: its own sys.path and PYTHONPATH come back as they were
+    try:
+        while here in sys.path:
+            sys.path.remove(here)
+    except ValueError:
+        pass
+    if "TTATRACE_PY_ORIG_PYTHONPATH" in os.environ:
+        orig = os.environ.pop("TTATRACE_PY_ORIG_PYTHONPATH")
+        if orig == "\x01unset":
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = orig
+    if spec_path and hasattr(sys, "monitoring"):
+        try:
+            _arm(spec_path)
+        except Exception as e:  # never break the app
+            _note("bootstrap failed: %r" % (e,))
+    _chain(here)
+
+
+_reg_fd = -1
+
+
+def _note(line):
+    if _reg_fd >= 0:
+        try:
+            os.write(_reg_fd, ("N\t" + line.replace("\n", " ") + "\n").encode())
+        except OSError:
+            pass
+
+
+def _reg(*fields):
+    if _reg_fd >= 0:
+        line = "\t".join(str(f).replace("\t", " ").replace("\n", " ") for f in fields)
+        os.write(_reg_fd, (line + "\n").encode("utf-8", "replace"))
+
+
+def _arm(spec_path):
+    global _reg_fd
+    import fnmatch
+
+    mon = sys.monitoring
+    entries = []  # (selector, kind "class"/"func", module, qualname or glob, methods)
+    with open(spec_path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if parts[0] == "class" and len(parts) >= 3:
+                mod, _, qual = parts[1].partition(":")
+                entries.append(("class:" + parts[1], "class", mod, qual, parts[2].split(",")))
+            elif parts[0] == "func" and len(parts) >= 2:
+                mod, _, qual = parts[1].partition(":")
+                entries.append(("func:" + parts[1], "func", mod, qual, None))
+    if not entries:
+        return
+    rundir = os.environ.get("TTATRACE_PY_RUNDIR", "/tmp")
+    _reg_fd = os.open(os.path.join(rundir, "ttatrace-py-%d.reg" % os.getpid()),
+                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    METHOD, FUNC = 4, 3
+    ev = mon.events
+    local = ev.PY_START | ev.PY_RETURN
+    try:
+        mon.use_tool_id(METHOD, "ttatrace")
+        mon.use_tool_id(FUNC, "ttatrace-functions")
+    except ValueError as e:
+        _note("sys.monitoring tool id taken: %s" % (e,))
+        return
+    mon.set_events(METHOD, ev.PY_UNWIND)
+    _reg("P", os.getpid(), "%d.%d" % sys.version_info[:2], METHOD, FUNC)
+    armed = set()
+    class_entries = [e for e in entries if e[1] == "class"]
+    bases = {}  # listed class object -> its entry
+
+    def arm_code(code, tool, selector):
+        if id(code) in armed:
+            return
+        armed.add(id(code))
+        _reg("C", id(code), selector, code.co_name, code.co_qualname,
+             getattr(code, "co_filename", ""), code.co_firstlineno)
+        mon.set_local_events(tool, code, local)
+
+    def unwrap(fn):
+        seen = 0
+        while hasattr(fn, "__wrapped__") and seen < 16:
+            fn = fn.__wrapped__
+            seen += 1
+        if isinstance(fn, (staticmethod, classmethod)):
+            fn = fn.__func__
+        return getattr(fn, "__code__", None)
+
+    def entry_for(cls):
+        # catalogue order: the first listed class on the MRO decides
+        for e in class_entries:
+            for b in cls.__mro__:
+                if bases.get(b) is e:
+                    return e
+        return None
+
+    def arm_class(cls):
+        e = entry_for(cls)
+        if e is None:
+            return
+        _reg("T", id(cls), e[0], cls.__qualname__, cls.__module__)
+        for m in e[4]:
+            for b in cls.__mro__:
+                if m in b.__dict__:
+                    code = unwrap(b.__dict__[m])
+                    if code is not None:
+                        arm_code(code, METHOD, e[0])
+                    break
+        for sub in cls.__subclasses__():
+            arm_class(sub)
+
+    def hook_subclasses(base):
+        own = base.__dict__.get("__init_subclass__")
+
+        def __init_subclass__(cls, **kw):
+            if own is not None:
+                own.__func__(cls, **kw)
+            else:
+                super(base, cls).__init_subclass__(**kw)
+            try:
+                arm_class(cls)
+            except Exception as ex:
+                _note("arming %r: %r" % (cls, ex))
+        base.__init_subclass__ = classmethod(__init_subclass__)
+
+    def resolve(mod, qual):
+        obj = mod
+        for part in qual.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                return None
+        return obj
+
+    def on_module(mod):
+        name = mod.__name__
+        for e in entries:
+            if e[2] != name:
+                continue
+            if e[1] == "class":
+                cls = resolve(mod, e[3])
+                if isinstance(cls, type) and cls not in bases:
+                    bases[cls] = e
+                    hook_subclasses(cls)
+                    arm_class(cls)
+            else:
+                for k, v in list(vars(mod).items()):
+                    if isinstance(v, type) and v.__module__ == name:
+                        for mk, mv in list(v.__dict__.items()):
+                            code = unwrap(mv)
+                            if code is not None and fnmatch.fnmatchcase(code.co_qualname, e[3]):
+                                arm_code(code, FUNC, e[0])
+                    else:
+                        code = unwrap(v) if callable(v) else None
+                        if code is not None and getattr(v, "__module__", None) == name and \
+                                fnmatch.fnmatchcase(code.co_qualname, e[3]):
+                            arm_code(code, FUNC, e[0])
+
+    wanted = {e[2] for e in entries}
+    for n in wanted:
+        if n in sys.modules:
+            on_module(sys.modules[n])
+
+    import importlib.abc
+
+    class _Finder(importlib.abc.MetaPathFinder):
+        def find_spec(self, fullname, path, target=None):
+            if fullname not in wanted:
+                return None
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    loader = spec.loader
+                    if loader is not None and hasattr(loader, "exec_module"):
+                        orig = loader.exec_module
+
+                        def exec_module(module, _orig=orig):
+                            _orig(module)
+                            try:
+                                on_module(module)
+                            except Exception as ex:
+                                _note("arming %s: %r" % (fullname, ex))
+                        loader.exec_module = exec_module
+                    return spec
+            return None
+
+    sys.meta_path.insert(0, _Finder())
+
+
+def _chain(here):
+    # the sitecustomize this one shadows, found on the rest of sys.path
+    import importlib.machinery
+    import importlib.util
+    path = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", path)
+    if spec is None or spec.loader is None:
+        return
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["sitecustomize"] = mod
+    spec.loader.exec_module(mod)
+
+
+_ttatrace_boot()
+del _ttatrace_boot

@@ -1,0 +1,740 @@
+/* Python primitives on CPython 3.12 and 3.13 (see python.h and bpf/python.bpf.h). */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "catalog.h"
+#include "elfsyms.h"
+#include "probes.h"
+#include "python.h"
+#include "spans.h"
+#include "ttatrace.skel.h"
+#include "ttatrace.h"
+
+#define PY_MAX_PROCS 64
+#define PY_REG_FIELDS 8
+
+/* One line of a process's registry: a code object (C) or a class (T). */
+struct py_reg {
+	char kind;
+	uint64_t addr;
+	char *f[PY_REG_FIELDS]; /* the fields after the address */
+};
+
+struct py_proc {
+	pid_t pid;
+	int minor;
+	char reg_path[PATH_MAX];
+	off_t reg_off;
+	struct py_reg *regs;
+	size_t n_regs, cap_regs;
+	struct bpf_link *links[3];
+};
+
+struct py_session {
+	const struct catalog *cat;
+	struct ttatrace_bpf *skel;
+	struct probe_table *pt;
+	int verbose;
+	char rundir[256];
+	char spec_path[512];
+	struct py_proc procs[PY_MAX_PROCS];
+	size_t n_procs;
+	bool new_probes;
+	uint64_t named;
+};
+
+/* Layouts, from the interpreters' own headers (offsetof), per minor version. */
+static const struct py_layout {
+	int minor;
+	struct tt_py_offs o;
+} layouts[] = {
+	{ 12, { .frame_code = 0, .frame_prev = 8, .frame_locals = 72, .code_mon = 168,
+		.tstate_frame = 56, .cframe_frame = 0, .gen_iframe = 72, .type_name = 24,
+		.tuple_item = 24 } },
+	{ 13, { .frame_code = 0, .frame_prev = 8, .frame_locals = 72, .code_mon = 176,
+		.tstate_frame = 72, .cframe_frame = -1, .gen_iframe = 72, .type_name = 24,
+		.tuple_item = 24 } },
+};
+
+bool catalog__has_python(const struct catalog *cat)
+{
+	for (size_t i = 0; cat && i < cat->n; i++)
+		if (cat->entries[i].py_sel)
+			return true;
+	return false;
+}
+
+int py_spec__write(const struct catalog *cat, FILE *f)
+{
+	fprintf(f, "# ttatrace Python bootstrap spec (from %s)\n", cat->path ? cat->path : "?");
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct cat_entry *e = &cat->entries[i];
+
+		if (!e->py_sel)
+			continue;
+		if (e->py_func)
+			fprintf(f, "func\t%s\n", e->py_sel);
+		else
+			fprintf(f, "class\t%s\t%s\n", e->py_sel, e->py_methods);
+	}
+	return ferror(f) ? -EIO : 0;
+}
+
+struct py_session *py_session__new(const struct catalog *cat, struct ttatrace_bpf *skel,
+				   struct probe_table *pt, int verbose)
+{
+	struct py_session *s;
+
+	errno = 0;
+	if (!catalog__has_python(cat))
+		return NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->cat = cat;
+	s->skel = skel;
+	s->pt = pt;
+	s->verbose = verbose;
+	if (probe_table__reserve(pt, TT_PY_MAX_PROBES)) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return s;
+}
+
+static void proc_clear(struct py_proc *p)
+{
+	for (size_t i = 0; i < p->n_regs; i++)
+		for (int j = 0; j < PY_REG_FIELDS; j++)
+			free(p->regs[i].f[j]);
+	free(p->regs);
+	for (int i = 0; i < 3; i++)
+		bpf_link__destroy(p->links[i]);
+	memset(p, 0, sizeof(*p));
+}
+
+void py_session__free(struct py_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_procs; i++)
+		proc_clear(&s->procs[i]);
+	if (s->spec_path[0]) {
+		unlink(s->spec_path);
+		for (size_t i = 0; i < s->n_procs; i++)
+			if (s->procs[i].reg_path[0] && !strncmp(s->procs[i].reg_path, s->rundir, strlen(s->rundir)))
+				unlink(s->procs[i].reg_path);
+		rmdir(s->rundir);
+	}
+	free(s);
+}
+
+/* Where the bootstrap lives: $TTATRACE_PY_BOOT, next to the executable in a build
+ * tree (build/../tools/python), or where make install puts it. */
+static int boot_dir(char *out, size_t len)
+{
+	const char *env = getenv("TTATRACE_PY_BOOT");
+	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
+	ssize_t n;
+	struct stat st;
+
+	if (env && *env) {
+		snprintf(out, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/../tools/python/sitecustomize.py", exe);
+			if (!stat(cand, &st)) {
+				snprintf(cand, sizeof(cand), "%s/../tools/python", exe);
+				if (realpath(cand, out))
+					return 0;
+			}
+			snprintf(cand, sizeof(cand), "%s/../lib/ttatrace/python/sitecustomize.py", exe);
+			if (!stat(cand, &st)) {
+				snprintf(cand, sizeof(cand), "%s/../lib/ttatrace/python", exe);
+				if (realpath(cand, out))
+					return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+int py_session__prepare_launch(struct py_session *s, char *err, size_t errlen)
+{
+	char boot[PATH_MAX], *pp;
+	const char *orig = getenv("PYTHONPATH");
+	FILE *f;
+	int r;
+
+	if (boot_dir(boot, sizeof(boot))) {
+		snprintf(err, errlen, "the Python bootstrap (sitecustomize.py) is not installed next to "
+				      "ttatrace (make install, or set TTATRACE_PY_BOOT=DIR)");
+		return -ENOENT;
+	}
+	snprintf(s->rundir, sizeof(s->rundir), "/tmp/ttatrace-py.XXXXXX");
+	if (!mkdtemp(s->rundir)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot create a directory in /tmp: %s", strerror(-r));
+		return r;
+	}
+	snprintf(s->spec_path, sizeof(s->spec_path), "%s/spec", s->rundir);
+	f = fopen(s->spec_path, "we");
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "cannot write %s: %s", s->spec_path, strerror(-r));
+		return r;
+	}
+	r = py_spec__write(s->cat, f);
+	if (fclose(f) && !r)
+		r = -EIO;
+	if (r) {
+		snprintf(err, errlen, "cannot write %s", s->spec_path);
+		return r;
+	}
+	/* the bootstrap puts PYTHONPATH back as it was before the app runs */
+	setenv("TTATRACE_PY_ORIG_PYTHONPATH", orig ? orig : "\x01unset", 1);
+	if (asprintf(&pp, "%s%s%s", boot, orig && *orig ? ":" : "", orig && *orig ? orig : "") < 0)
+		return -ENOMEM;
+	setenv("PYTHONPATH", pp, 1);
+	free(pp);
+	setenv("TTATRACE_PY_SPEC", s->spec_path, 1);
+	setenv("TTATRACE_PY_RUNDIR", s->rundir, 1);
+	return 0;
+}
+
+/* --- finding the interpreter ------------------------------------------------- */
+
+/* The minor version from a name like libpython3.12.so.1.0 or python3.13, else -1. */
+static int minor_from_name(const char *base)
+{
+	const char *p = strstr(base, "python3.");
+	char *end;
+	long m;
+
+	if (!p)
+		return -1;
+	m = strtol(p + 8, &end, 10);
+	if (end == p + 8 || (*end && *end != '.' && *end != 'd' && *end != 't'))
+		return -1;
+	return (int)m;
+}
+
+struct interp {
+	char path[PATH_MAX]; /* libpython, or the executable when linked statically */
+	uint64_t base; /* where its offset-0 mapping starts */
+	char asyncio[PATH_MAX]; /* _asyncio extension module, "" if not found */
+	int minor;
+};
+
+static int find_interp(pid_t pid, struct interp *in)
+{
+	char path[64], line[PATH_MAX + 128], exe[PATH_MAX];
+	FILE *f;
+	ssize_t n;
+
+	memset(in, 0, sizeof(*in));
+	in->minor = -1;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi, off;
+		char perms[8], *file = strchr(line, '/');
+		const char *base;
+
+		if (!file || sscanf(line, "%lx-%lx %7s %lx", &lo, &hi, perms, &off) != 4)
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		base = strrchr(file, '/') + 1;
+		if (!strncmp(base, "libpython3.", 11) && minor_from_name(base) >= 0) {
+			if (!in->path[0] || (!strcmp(in->path, file) && off == 0 && !in->base)) {
+				snprintf(in->path, sizeof(in->path), "%s", file);
+				in->minor = minor_from_name(base);
+				if (off == 0)
+					in->base = lo;
+			}
+		} else if (!strncmp(base, "_asyncio.", 9) && !in->asyncio[0]) {
+			snprintf(in->asyncio, sizeof(in->asyncio), "%s", file);
+		}
+	}
+	fclose(f);
+	if (!in->path[0]) {
+		/* a statically linked interpreter: the executable itself */
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n <= 0)
+			return -errno;
+		exe[n] = '\0';
+		in->minor = minor_from_name(strrchr(exe, '/') + 1);
+		if (in->minor < 0)
+			return -ENOENT;
+		snprintf(in->path, sizeof(in->path), "/proc/%d/exe", pid);
+	}
+	if (!in->asyncio[0]) {
+		/* not imported yet: the probe goes on the file, the kernel arms it when mapped */
+		char dir[PATH_MAX - 128], *slash;
+		struct stat st;
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)sizeof(dir) - 1, in->path);
+		slash = strrchr(dir, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(in->asyncio, sizeof(in->asyncio),
+				 "%s/python3.%d/lib-dynload/_asyncio.cpython-3%d-x86_64-linux-gnu.so", dir,
+				 in->minor, in->minor);
+			if (stat(in->asyncio, &st))
+				in->asyncio[0] = '\0';
+		}
+	}
+	return 0;
+}
+
+/* Value of a (local or global) symbol of any type in .symtab/.dynsym, 0 if none. */
+static uint64_t elf_symbol(const char *path, const char *name)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	Elf *e = NULL;
+	Elf_Scn *scn = NULL;
+	uint64_t v = 0;
+
+	if (fd < 0)
+		return 0;
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ, NULL);
+	while (e && !v && (scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && sh.sh_entsize && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym sym;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &sym))
+				continue;
+			n = elf_strptr(e, sh.sh_link, sym.st_name);
+			if (n && !strcmp(n, name) && sym.st_value) {
+				v = sym.st_value;
+				break;
+			}
+		}
+	}
+	if (e)
+		elf_end(e);
+	close(fd);
+	return v;
+}
+
+struct sym_find {
+	const char *name;
+	struct elf_sym found;
+	bool ok;
+};
+
+static int sym_cb(const struct elf_sym *sym, void *ctx)
+{
+	struct sym_find *f = ctx;
+
+	if (!strcmp(sym->name, f->name)) {
+		f->found = *sym;
+		f->ok = true;
+	}
+	return 0;
+}
+
+/* The probe goes on the function's first conditional jump (`test %eax,%eax; je`, a
+ * few instructions in, argument registers untouched): the kernel emulates a jcc,
+ * while the `sub $N,%rsp` at the entry is single-stepped (3x the cost here). The
+ * bytes are checked, not assumed: a build that differs gets the entry instead. */
+static uint64_t jcc_offset(const char *path, uint64_t off, int verbose, const char *name)
+{
+	unsigned char b[64];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b), (off_t)off) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	/* sub imm8,%rsp opens the function; mov/pxor/movq/movaps follow */
+	if (n == (ssize_t)sizeof(b) && b[0] == 0x48 && b[1] == 0x83 && b[2] == 0xec) {
+		for (int i = 4; i + 3 < n; i++) {
+			if (b[i] == 0x85 && b[i + 1] == 0xc0 && b[i + 2] == 0x74)
+				return off + i + 2;
+		}
+	}
+	if (verbose)
+		fprintf(stderr, "ttatrace: warning: %s: no test/je in the first bytes: probing the "
+				"entry (single-stepped, slower)\n", name);
+	return off;
+}
+
+/* 3.13+ publishes its layout at the start of _PyRuntime (cookie "xdebugpy"): the
+ * offsets ttatrace uses must be the ones it publishes. */
+static int check_debug_offsets(pid_t pid, const struct interp *in, const struct tt_py_offs *o,
+			       char *err, size_t errlen)
+{
+	uint64_t rt = elf_symbol(in->path, "_PyRuntime"), d[48];
+	struct iovec loc = { d, sizeof(d) }, rem;
+
+	if (!rt || !in->base) {
+		snprintf(err, errlen, "pid %d: CPython 3.%d without _PyRuntime in %s: cannot check its "
+				      "layout", pid, in->minor, in->path);
+		return -ENOENT;
+	}
+	rem.iov_base = (void *)(uintptr_t)(in->base + rt);
+	rem.iov_len = sizeof(d);
+	if (process_vm_readv(pid, &loc, 1, &rem, 1, 0) != (ssize_t)sizeof(d)) {
+		snprintf(err, errlen, "pid %d: cannot read _PyRuntime: %s", pid, strerror(errno));
+		return -errno;
+	}
+	/* _Py_DebugOffsets of 3.13: interpreter_frame.previous at byte 232, .executable
+	 * 240, .localsplus 256; code_object.qualname 296; thread_state.current_frame 184;
+	 * type_object.tp_name 376 */
+	if (memcmp(d, "xdebugpy", 8) || d[232 / 8] != o->frame_prev || d[240 / 8] != o->frame_code ||
+	    d[256 / 8] != o->frame_locals || d[296 / 8] != 128 || d[184 / 8] != o->tstate_frame ||
+	    d[376 / 8] != o->type_name) {
+		snprintf(err, errlen, "pid %d: this CPython 3.%d's _Py_DebugOffsets differ from the "
+				      "layout ttatrace knows (a custom build?): not attaching", pid, in->minor);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err, size_t errlen)
+{
+	static const char *const fn[2] = { "_Py_call_instrumentation", "_Py_call_instrumentation_arg" };
+	struct bpf_program *progs[2] = { s->skel->progs.tt_py_call, s->skel->progs.tt_py_call_arg };
+	const struct tt_py_offs *o = NULL;
+	struct elf_syms *syms = NULL;
+	struct py_proc *p;
+	struct interp in;
+	uint32_t key = (uint32_t)pid;
+	char envp[64];
+	int r, n = 0;
+	FILE *f;
+
+	r = find_interp(pid, &in);
+	if (r == -ENOENT)
+		return 0; /* not Python */
+	if (r) {
+		snprintf(err, errlen, "pid %d: reading its maps: %s", pid, strerror(-r));
+		return r;
+	}
+	for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (layouts[i].minor == in.minor)
+			o = &layouts[i].o;
+	if (!o) {
+		snprintf(err, errlen, "pid %d runs CPython 3.%d: Python primitives need CPython 3.12 or "
+				      "3.13 (sys.monitoring; 3.14's PEP 768 is not supported yet)",
+			 pid, in.minor);
+		return -ENOTSUP;
+	}
+	if (in.minor >= 13 && (r = check_debug_offsets(pid, &in, o, err, errlen)))
+		return r;
+	if (s->n_procs == PY_MAX_PROCS) {
+		snprintf(err, errlen, "pid %d: more than %d Python processes", pid, PY_MAX_PROCS);
+		return -E2BIG;
+	}
+	p = &s->procs[s->n_procs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->minor = in.minor;
+	/* the registry: in the process's own view of the filesystem */
+	{
+		char rundir[256] = "/tmp", buf[8192];
+		size_t len;
+
+		snprintf(envp, sizeof(envp), "/proc/%d/environ", pid);
+		f = fopen(envp, "re");
+		if (f) {
+			len = fread(buf, 1, sizeof(buf) - 1, f);
+			buf[len] = '\0';
+			fclose(f);
+			for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+				if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
+					snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
+		}
+		if (launched && s->rundir[0])
+			snprintf(p->reg_path, sizeof(p->reg_path), "%s/ttatrace-py-%d.reg", s->rundir, pid);
+		else
+			snprintf(p->reg_path, sizeof(p->reg_path), "/proc/%d/root%s/ttatrace-py-%d.reg", pid,
+				 rundir, pid);
+	}
+	if (!launched && access(p->reg_path, R_OK)) {
+		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no %s): start "
+				      "it with PYTHONPATH=<ttatrace>/lib/ttatrace/python and "
+				      "TTATRACE_PY_SPEC=FILE (see README, Python), or launch it under "
+				      "ttatrace -- python3 ...", pid, in.minor, p->reg_path);
+		return -ENOENT;
+	}
+	syms = elf_syms__open(in.path);
+	if (!syms) {
+		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(errno));
+		return -errno;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, o, BPF_ANY)) {
+		r = -errno;
+		snprintf(err, errlen, "pid %d: py_procs: %s", pid, strerror(-r));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct sym_find sf = { .name = fn[i] };
+		LIBBPF_OPTS(bpf_uprobe_opts, uo);
+		uint64_t off;
+
+		elf_syms__match(syms, fn[i], sym_cb, &sf);
+		if (!sf.ok) {
+			r = -ENOENT;
+			snprintf(err, errlen, "pid %d: %s has no symbol %s (a stripped interpreter: install "
+					      "its debug symbols, e.g. libpython3.%d-dbg, or use a build with "
+					      "symbols such as pyenv's)", pid, in.path, fn[i], in.minor);
+			goto out;
+		}
+		off = jcc_offset(in.path, sf.found.offset, s->verbose, fn[i]);
+		p->links[i] = bpf_program__attach_uprobe_opts(progs[i], pid, in.path, off, &uo);
+		if (!p->links[i]) {
+			r = -errno;
+			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s", pid, in.path,
+				 fn[i], off - sf.found.offset, strerror(-r));
+			goto out;
+		}
+		if (s->verbose > 1)
+			fprintf(stderr, "ttatrace: python: %s:%s at file offset %#" PRIx64 "\n", in.path,
+				fn[i], off);
+		n++;
+	}
+	if (in.asyncio[0]) {
+		struct elf_syms *as = elf_syms__open(in.asyncio);
+		struct sym_find sf = { .name = "_asyncio_Task___init__" };
+		LIBBPF_OPTS(bpf_uprobe_opts, uo);
+
+		if (as)
+			elf_syms__match(as, sf.name, sym_cb, &sf);
+		if (sf.ok)
+			p->links[2] = bpf_program__attach_uprobe_opts(s->skel->progs.tt_py_task, pid,
+								      in.asyncio, sf.found.offset, &uo);
+		if (p->links[2])
+			n++;
+		else
+			fprintf(stderr, "ttatrace: warning: pid %d: no probe on %s:_asyncio_Task___init__: "
+					"asyncio tasks start their own traces\n", pid, in.asyncio);
+		elf_syms__free(as);
+	}
+	s->n_procs++;
+	r = n;
+out:
+	if (r < 0)
+		proc_clear(p);
+	elf_syms__free(syms);
+	return r;
+}
+
+/* --- naming probe ids ------------------------------------------------------------ */
+
+static void reg_read(struct py_proc *p)
+{
+	FILE *f = fopen(p->reg_path, "re");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return;
+	if (fseeko(f, p->reg_off, SEEK_SET)) {
+		fclose(f);
+		return;
+	}
+	while ((n = getline(&line, &cap, f)) > 0) {
+		struct py_reg r = {};
+		char *save = NULL, *tok;
+		int i = 0;
+
+		if (line[n - 1] != '\n')
+			break; /* a line being written: read it next time */
+		p->reg_off += n;
+		line[n - 1] = '\0';
+		if ((line[0] != 'C' && line[0] != 'T') || line[1] != '\t')
+			continue;
+		r.kind = line[0];
+		tok = strtok_r(line + 2, "\t", &save);
+		if (!tok)
+			continue;
+		r.addr = strtoull(tok, NULL, 10);
+		while (i < PY_REG_FIELDS && (tok = strtok_r(NULL, "\t", &save)))
+			r.f[i++] = strdup(tok);
+		if (p->n_regs == p->cap_regs) {
+			size_t nc = p->cap_regs ? 2 * p->cap_regs : 64;
+			struct py_reg *nv = realloc(p->regs, nc * sizeof(*nv));
+
+			if (!nv)
+				break;
+			p->regs = nv;
+			p->cap_regs = nc;
+		}
+		p->regs[p->n_regs++] = r;
+	}
+	free(line);
+	fclose(f);
+}
+
+/* The newest registry line of that kind and address (addresses are reused). */
+static const struct py_reg *reg_find(const struct py_proc *p, char kind, uint64_t addr)
+{
+	for (size_t i = p->n_regs; i-- > 0;)
+		if (p->regs[i].kind == kind && p->regs[i].addr == addr)
+			return &p->regs[i];
+	return NULL;
+}
+
+static const struct cat_entry *entry_by_selector(const struct catalog *cat, const char *sel)
+{
+	const char *colon = sel ? strchr(sel, ':') : NULL;
+
+	if (!colon)
+		return NULL;
+	for (size_t i = 0; i < cat->n; i++) {
+		const struct cat_entry *e = &cat->entries[i];
+
+		if (e->py_sel && !strcmp(e->py_sel, colon + 1) &&
+		    (!strncmp(sel, "func:", 5) == e->py_func))
+			return e;
+	}
+	return NULL;
+}
+
+static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
+{
+	struct py_proc *p = NULL;
+	const struct py_reg *c, *t;
+	const struct cat_entry *e;
+	struct tt_probe *pr;
+	struct tt_attr *at;
+	char *name = NULL, *ns = NULL;
+
+	for (size_t i = 0; i < s->n_procs; i++)
+		if (s->procs[i].pid == (pid_t)rec->pid)
+			p = &s->procs[i];
+	if (!p)
+		return -ESRCH;
+	c = reg_find(p, 'C', rec->code);
+	t = rec->cls ? reg_find(p, 'T', rec->cls) : NULL;
+	if (!c || (rec->cls && !t)) {
+		reg_read(p);
+		c = reg_find(p, 'C', rec->code);
+		t = rec->cls ? reg_find(p, 'T', rec->cls) : NULL;
+	}
+	/* C: selector, co_name, co_qualname, filename, lineno; T: selector, qualname, module */
+	if (t && c && t->f[1] && c->f[1]) {
+		const char *dot = strrchr(t->f[1], '.');
+
+		if (asprintf(&name, "%s.%s", dot ? dot + 1 : t->f[1], c->f[1]) < 0)
+			name = NULL;
+		if (asprintf(&ns, "%s.%s", t->f[2] ? t->f[2] : "", t->f[1]) < 0)
+			ns = NULL;
+		e = entry_by_selector(s->cat, t->f[0]);
+	} else if (c && c->f[2]) {
+		name = strdup(c->f[2]);
+		e = entry_by_selector(s->cat, c->f[0]);
+	} else {
+		if (asprintf(&name, "python:%#" PRIx64, (uint64_t)rec->code) < 0)
+			name = NULL;
+		e = NULL;
+	}
+	if (!name)
+		goto nomem;
+	pr = probe_table__set(s->pt, rec->probe_id, p->pid, c && c->f[3] ? c->f[3] : "python", name);
+	if (!pr)
+		goto nomem;
+	pr->cat = e;
+	pr->kind = e ? prim_kind__name(e->kind) : "step";
+	if (e && e->name)
+		pr->name = e->name;
+	at = calloc(5, sizeof(*at));
+	if (at && c) {
+		size_t k = 0;
+
+		at[k++] = (struct tt_attr){ .key = "code.function", .type = TT_ATTR_STR, .s = c->f[1] };
+		if (ns || (c->f[2] && strrchr(c->f[2], '.'))) {
+			if (!ns && asprintf(&ns, "%.*s", (int)(strrchr(c->f[2], '.') - c->f[2]), c->f[2]) < 0)
+				ns = NULL;
+			if (ns)
+				at[k++] = (struct tt_attr){ .key = "code.namespace", .type = TT_ATTR_STR, .s = ns };
+		}
+		at[k++] = (struct tt_attr){ .key = "code.filepath", .type = TT_ATTR_STR, .s = c->f[3] };
+		at[k++] = (struct tt_attr){ .key = "code.lineno", .type = TT_ATTR_INT,
+					    .i = c->f[4] ? strtoll(c->f[4], NULL, 10) : 0 };
+		at[k++] = (struct tt_attr){ .key = "tta.primitive.kind", .type = TT_ATTR_STR, .s = pr->kind };
+		pr->attrs = at; /* lives as long as the session (never freed before exit) */
+		pr->n_attrs = k;
+		ns = NULL;
+	} else {
+		free(at);
+	}
+	free(name);
+	free(ns);
+	s->new_probes = true;
+	s->named++;
+	if (s->verbose)
+		fprintf(stderr, "ttatrace: python: probe %u = %s (%s)\n", rec->probe_id, pr->symbol, pr->kind);
+	return 0;
+nomem:
+	free(name);
+	free(ns);
+	return -ENOMEM;
+}
+
+int py_session__on_record(struct py_session *s, const void *data, size_t size)
+{
+	const struct tt_py_probe_rec *r = data;
+
+	if (size < sizeof(*r) || r->type != TT_REC_PY_PROBE)
+		return 0;
+	if (s && r->probe_id < TT_PY_MAX_PROBES)
+		name_probe(s, r);
+	return 1;
+}
+
+bool py_session__take_new(struct py_session *s)
+{
+	bool n = s && s->new_probes;
+
+	if (s)
+		s->new_probes = false;
+	return n;
+}
+
+void py_session__summary(FILE *f, const struct py_session *s, const struct tt_kstats *ks)
+{
+	if (!s)
+		return;
+	fprintf(f,
+		"ttatrace: python: %" PRIu64 " spans opened, %" PRIu64 " ended, %" PRIu64
+		" primitives named, %" PRIu64 " task links; hits not ttatrace's (another sys.monitoring "
+		"tool or settrace): %" PRIu64 ", unwinds of other frames: %" PRIu64
+		", returns of calls begun before attach: %" PRIu64 ", out of ids: %" PRIu64 "\n",
+		(uint64_t)ks->py_starts, (uint64_t)ks->py_ends, s->named, (uint64_t)ks->py_task_links,
+		(uint64_t)ks->py_foreign, (uint64_t)ks->py_unwind_other, (uint64_t)ks->py_no_entry,
+		(uint64_t)ks->py_ids_full);
+}
