@@ -17,6 +17,7 @@
 
 #include "catalog.h"
 #include "elfsyms.h"
+#include "insn.h"
 #include "probes.h"
 #include "python.h"
 #include "spans.h"
@@ -365,28 +366,55 @@ static int sym_cb(const struct elf_sym *sym, void *ctx)
 	return 0;
 }
 
-/* The probe goes on the function's first conditional jump (`test %eax,%eax; je`, a
- * few instructions in, argument registers untouched): the kernel emulates a jcc,
- * while the `sub $N,%rsp` at the entry is single-stepped (3x the cost here). The
- * bytes are checked, not assumed: a build that differs gets the entry instead. */
+/* Whether the instruction leaves the argument registers (rdi rsi rdx rcx r8) alone:
+ * the prologues of _Py_call_instrumentation{,_arg} store to the stack, clear xmm
+ * registers, load %eax and test it; anything else stops the search. */
+static bool keeps_args(const struct insn *in)
+{
+	unsigned reg = in->has_modrm ? ((in->modrm >> 3) & 7) | (in->rex & 4 ? 8 : 0) : 0;
+	bool to_mem = in->has_modrm && (in->modrm >> 6) != 3;
+
+	if (in->map == 0 && in->opcode == 0x83 && reg == 5 && !to_mem && (in->modrm & 7) == 4)
+		return true; /* sub $imm8,%rsp */
+	if (in->map == 0 && (in->opcode == 0x89 || in->opcode == 0xc7) && to_mem)
+		return true; /* stores */
+	if (in->map == 0 && in->opcode == 0x8b && reg == 0)
+		return true; /* mov ...,%eax */
+	if (in->map == 0 && in->opcode == 0x85)
+		return true; /* test */
+	if (in->map == 1 && (in->opcode == 0xef || in->opcode == 0x29 || in->opcode == 0x7f ||
+			     in->opcode == 0xd6))
+		return true; /* pxor xmm, movaps/movdqa/movq xmm to memory */
+	return false;
+}
+
+/* The probe goes on the function's first conditional jump, a few instructions in
+ * with the argument registers untouched: the kernel emulates a jcc, while the `sub
+ * $N,%rsp` at the entry is single-stepped (3x the cost here). Decoded with insn.c,
+ * not assumed: a build that differs gets the entry instead, with a warning. */
 static uint64_t jcc_offset(const char *path, uint64_t off, int verbose, const char *name)
 {
-	unsigned char b[64];
+	uint8_t b[96];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b), (off_t)off) : -1;
+	size_t i = 0;
 
 	if (fd >= 0)
 		close(fd);
-	/* sub imm8,%rsp opens the function; mov/pxor/movq/movaps follow */
-	if (n == (ssize_t)sizeof(b) && b[0] == 0x48 && b[1] == 0x83 && b[2] == 0xec) {
-		for (int i = 4; i + 3 < n; i++) {
-			if (b[i] == 0x85 && b[i + 1] == 0xc0 && b[i + 2] == 0x74)
-				return off + i + 2;
-		}
+	while (n > 0 && i < (size_t)n) {
+		struct insn in;
+
+		if (insn__decode(b + i, (size_t)n - i, &in))
+			break;
+		if (in.flow == INSN_FLOW_COND && insn__class_at(&in, off + i) == INSN_CLASS_EMULATED)
+			return off + i;
+		if (insn__ends_block(&in) || !keeps_args(&in))
+			break;
+		i += in.len;
 	}
-	if (verbose)
-		fprintf(stderr, "ttatrace: warning: %s: no test/je in the first bytes: probing the "
-				"entry (single-stepped, slower)\n", name);
+	fprintf(stderr, "ttatrace: warning: %s: no emulated jump before the arguments change: "
+			"probing the entry (single-stepped, slower)\n", name);
+	(void)verbose;
 	return off;
 }
 
