@@ -54,7 +54,7 @@ FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out t
 
 TOOL_BINS := $(BUILD)/workflow-demo
 
-.PHONY: all deps test unit e2e demo bench install clean vmlinux format fuzz fuzz-build
+.PHONY: all deps test unit e2e demo demo-python bench install clean vmlinux format fuzz fuzz-build
 all: $(BUILD)/ttatrace $(TOOL_BINS)
 
 deps:
@@ -224,10 +224,15 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tools/demo.sh
 
+demo-python: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tools/demo-python.sh
+
 # here, not above: PROTO_OBJS is defined in the OTLP section, after the bench helpers
 $(BUILD)/collector-bench: $(PROTO_OBJS)
 bench: all $(BUILD)/bench-target $(BUILD)/bench-floor $(BUILD)/collector-bench
 	$(Q)bash tools/bench/run.sh
+	$(Q)bash tools/bench/python.sh
 
 install: all
 	install -D -m 0755 $(BUILD)/ttatrace $(DESTDIR)/usr/local/bin/ttatrace

@@ -346,6 +346,8 @@ int tt_py_call(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	st = stats();
+	if (st)
+		st->py_hits++;
 	if ((__u32)PT_REGS_PARM2(ctx) != PY_EV_START) {
 		/* PY_RESUME and the like: never armed by ttatrace */
 		if (st)
@@ -367,6 +369,8 @@ int tt_py_call_arg(struct pt_regs *ctx)
 	if (!o)
 		return 0;
 	st = stats();
+	if (st)
+		st->py_hits++;
 	ev = (__u32)PT_REGS_PARM2(ctx);
 	if (ev != PY_EV_RETURN && ev != PY_EV_UNWIND) {
 		if (st)

@@ -225,6 +225,7 @@ struct tt_kstats {
 	__u64 tp_sampled; /* roots that joined a remote trace whose sampled flag was set */
 	__u64 tp_unsampled; /* ... was not set */
 	/* Python primitives (bpf/python.bpf.h) */
+	__u64 py_hits; /* runs of the two instrumentation probes for a traced process */
 	__u64 py_starts; /* PY_START of an armed code object: a span opened */
 	__u64 py_ends; /* PY_RETURN / PY_UNWIND that ended an open span */
 	__u64 py_foreign; /* hits for code objects ttatrace did not arm (another tool) */

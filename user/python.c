@@ -758,11 +758,12 @@ void py_session__summary(FILE *f, const struct py_session *s, const struct tt_ks
 	if (!s)
 		return;
 	fprintf(f,
-		"ttatrace: python: %" PRIu64 " spans opened, %" PRIu64 " ended, %" PRIu64
+		"ttatrace: python: %" PRIu64 " probe hits, %" PRIu64 " spans opened, %" PRIu64
+		" ended, %" PRIu64
 		" primitives named, %" PRIu64 " task links; hits not ttatrace's (another sys.monitoring "
 		"tool or settrace): %" PRIu64 ", unwinds of other frames: %" PRIu64
 		", returns of calls begun before attach: %" PRIu64 ", out of ids: %" PRIu64 "\n",
-		(uint64_t)ks->py_starts, (uint64_t)ks->py_ends, s->named, (uint64_t)ks->py_task_links,
+		(uint64_t)ks->py_hits, (uint64_t)ks->py_starts, (uint64_t)ks->py_ends, s->named, (uint64_t)ks->py_task_links,
 		(uint64_t)ks->py_foreign, (uint64_t)ks->py_unwind_other, (uint64_t)ks->py_no_entry,
 		(uint64_t)ks->py_ids_full);
 }

@@ -30,11 +30,80 @@ for v in 3.12.1 3.13.0; do
 	python3 tests/e2e/check_python.py "$T/$v.jsonl" $N || { cat "$T/traced-$v.err" >&2; fail "$v: spans"; }
 	# every span opened was ended, and the kernel saw nothing it did not arm
 	spans=$(wc -l <"$T/$v.jsonl")
-	grep -q "python: $spans spans opened, $spans ended" "$T/traced-$v.err" ||
+	grep -q " $spans spans opened, $spans ended" "$T/traced-$v.err" ||
 		{ cat "$T/traced-$v.err" >&2; fail "$v: kernel span count != $spans"; }
 	grep -q "hits not ttatrace's (another sys.monitoring tool or settrace): 0," "$T/traced-$v.err" ||
 		fail "$v: foreign hits without another tool"
 done
+
+# the summary's python counters: hits opened ended named links foreign unwinds noentry noids
+pycounts() {
+	sed -n 's/^ttatrace: python: \([0-9]*\) probe hits, \([0-9]*\) spans opened, \([0-9]*\) ended, \([0-9]*\) primitives named, \([0-9]*\) task links; hits not ttatrace.s ([^)]*): \([0-9]*\), unwinds of other frames: \([0-9]*\), returns of calls begun before attach: \([0-9]*\), out of ids: \([0-9]*\)$/\1 \2 \3 \4 \5 \6 \7 \8 \9/p' "$1"
+}
+PY=/root/.pyenv/versions/3.12.1/bin/python3
+
+# 100,000+ plain Python calls per workflow: the probes fire for primitive events only
+"$TTATRACE" --config "$FIX/catalog.yaml" --format jsonl -o "$T/plain.jsonl" -- "$PY" "$FIX/app.py" 2 20000 \
+	>"$T/plain.out" 2>"$T/plain.err" || { cat "$T/plain.err" >&2; fail "plain calls: ttatrace failed"; }
+python3 tests/e2e/check_python.py "$T/plain.jsonl" 2 || fail "plain calls: spans"
+read -r hits opened ended named links foreign unwinds noentry noids < <(pycounts "$T/plain.err")
+[ -n "$hits" ] || { cat "$T/plain.err" >&2; fail "no python summary line"; }
+spans=$(wc -l <"$T/plain.jsonl")
+assert_eq "$opened $ended $foreign $noentry" "$spans $spans 0 0" "plain calls: spans, foreign hits"
+assert_eq "$hits" "$((opened + ended + unwinds))" "plain calls: probe hits = primitive events"
+
+# another tool sharing the interpreter (sys.settrace): the same spans, its hits counted
+TT_SETTRACE=1 "$TTATRACE" --config "$FIX/catalog.yaml" --format jsonl -o "$T/settrace.jsonl" \
+	-- "$PY" "$FIX/app.py" 2 >"$T/settrace.out" 2>"$T/settrace.err" ||
+	{ cat "$T/settrace.err" >&2; fail "settrace: ttatrace failed"; }
+python3 tests/e2e/check_python.py "$T/settrace.jsonl" 2 || fail "settrace: foreign spans"
+read -r hits opened ended named links foreign unwinds noentry noids < <(pycounts "$T/settrace.err")
+[ "${foreign:-0}" -gt 1000 ] || { cat "$T/settrace.err" >&2; fail "settrace: foreign hits not counted"; }
+
+# a prepared service (the bootstrap on PYTHONPATH, pointed at the catalogue): ttatrace
+# attaches mid-run and detaches, a second one is killed with SIGKILL, the app goes on
+# the reference run has the same PYTHONPATH (the app prints it), without a spec
+PYTHONPATH="$PWD/tools/python" "$PY" "$FIX/app.py" 80 >"$T/ref80.out" 2>&1 &
+REF=$!
+TTATRACE_PY_SPEC="$FIX/catalog.yaml" TTATRACE_PY_RUNDIR="$T" PYTHONPATH="$PWD/tools/python" \
+	"$PY" "$FIX/app.py" 80 >"$T/prep.out" 2>"$T/prep.err" &
+APP=$!
+wait_for "$T/ttatrace-py-$APP.reg" "^C" 10
+sleep 0.5
+t0=$(date +%s%N)
+"$TTATRACE" -p $APP --config "$FIX/catalog.yaml" --duration 1.5 --format jsonl -o "$T/attach.jsonl" \
+	2>"$T/attach.err" || { cat "$T/attach.err" >&2; fail "attach to a prepared process failed"; }
+python3 - "$T/attach.jsonl" "$t0" <<'PY' || fail "attach: spans"
+import collections, json, sys
+spans = [json.loads(l) for l in open(sys.argv[1])]
+t0 = int(sys.argv[2])
+assert spans, "no spans"
+assert min(s["start_ns"] for s in spans) >= t0, "a span began before the attach"
+traces = collections.Counter(s["trace_id"] for s in spans)
+full = [s for s in spans if s["name"] == "Sequential.execute" and not s["parent_span_id"] and traces[s["trace_id"]] == 18]
+assert len(full) >= 3, "complete workflows: %d" % len(full)
+PY
+kill -0 $APP 2>/dev/null || fail "the app died after detach"
+"$TTATRACE" -p $APP --config "$FIX/catalog.yaml" --format none >"$T/kill.out" 2>"$T/kill.err" &
+TT=$!
+wait_for "$T/kill.err" "probes attached" 10
+sleep 0.3
+kill -9 $TT
+wait $TT 2>/dev/null
+wait $APP
+assert_eq "$?" 3 "prepared app exit code after attach, detach and SIGKILL"
+wait $REF
+cmp -s "$T/ref80.out" "$T/prep.out" || { diff "$T/ref80.out" "$T/prep.out" >&2; fail "prepared app output changed"; }
+[ -s "$T/prep.err" ] && { cat "$T/prep.err" >&2; fail "prepared app wrote to stderr"; }
+
+# a Python process without the bootstrap: one line saying what to do
+"$PY" -c 'import time; time.sleep(5)' &
+BARE=$!
+sleep 0.3
+"$TTATRACE" -p $BARE --config "$FIX/catalog.yaml" --duration 1 >"$T/bare.out" 2>"$T/bare.err" &&
+	fail "attach without the bootstrap should fail"
+kill $BARE
+grep -q "without the ttatrace bootstrap" "$T/bare.err" || { cat "$T/bare.err" >&2; fail "no-bootstrap message"; }
 
 # 3.11: one clear line naming the supported versions
 PY311=/root/.pyenv/versions/3.11.7/bin/python3

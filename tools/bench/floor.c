@@ -6,6 +6,8 @@
  *   floor-session  an empty uprobe session (Linux 6.13+): one program, entry and return
  *   least          the least exact timing with thread state, perf-event links
  *   session        exact timing by a uprobe session, without thread state
+ *   entry          one empty uprobe, no return probe (the Python floor: ttatrace's
+ *                  Python probes sit inside the instrumentation functions)
  * Exit status 3: the kernel cannot run that reference. */
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -116,7 +118,7 @@ int main(int argc, char **argv)
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, uo);
 	static const char *const modes[] = { "floor", "floor-multi", "floor-session", "least",
-					     "session" };
+					     "session", "entry" };
 	const char *mode = argc == 5 ? argv[4] : "floor";
 	struct bpf_program *pin, *pout;
 	struct floor_bpf *skel;
@@ -130,7 +132,7 @@ int main(int argc, char **argv)
 			break;
 	if ((argc != 4 && argc != 5) || i == sizeof(modes) / sizeof(modes[0])) {
 		fprintf(stderr, "usage: bench-floor PID BINARY OFFSET "
-				"[floor|floor-multi|floor-session|least|session]\n");
+				"[floor|floor-multi|floor-session|least|session|entry]\n");
 		return 2;
 	}
 	pid = atoi(argv[1]);
@@ -147,11 +149,12 @@ int main(int argc, char **argv)
 	pin = strcmp(mode, "least") ? skel->progs.floor_entry : skel->progs.least_entry;
 	pout = strcmp(mode, "least") ? skel->progs.floor_exit : skel->progs.least_exit;
 	uo.retprobe = true;
-	out = bpf_program__attach_uprobe_opts(pout, pid, argv[2], off, &uo);
+	out = strcmp(mode, "entry") ? bpf_program__attach_uprobe_opts(pout, pid, argv[2], off, &uo) :
+				      NULL;
 	uo.retprobe = false;
 	uo.bpf_cookie = 1;
 	in = bpf_program__attach_uprobe_opts(pin, pid, argv[2], off, &uo);
-	if (!in || !out) {
+	if (!in || (!out && strcmp(mode, "entry"))) {
 		perror("bench-floor: attach");
 		return 1;
 	}

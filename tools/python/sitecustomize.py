@@ -52,24 +52,50 @@ def _reg(*fields):
         os.write(_reg_fd, (line + "\n").encode("utf-8", "replace"))
 
 
+def _read_spec(spec_path):
+    # (selector, "class"/"func", module, qualname or glob, methods), in catalogue order.
+    # Either ttatrace's spec (tab-separated lines) or the catalogue YAML itself, of
+    # which only the python_class / methods / python keys are read (flow style).
+    entries = []
+    with open(spec_path) as f:
+        text = f.read()
+    if "primitives:" not in text:
+        for line in text.splitlines():
+            if not line or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if parts[0] == "class" and len(parts) >= 3:
+                entries.append([parts[1], "class", parts[2].split(",")])
+            elif parts[0] == "func" and len(parts) >= 2:
+                entries.append([parts[1], "func", None])
+    else:
+        cur = None
+        for raw in text.splitlines():
+            line = raw.split(" #")[0].strip()
+            if line.startswith("- "):
+                cur = None
+                line = line[2:].strip()
+            key, _, val = line.partition(":")
+            val = val.strip().strip("\"'")
+            if key in ("python_class", "python") and val:
+                cur = [val, "class" if key == "python_class" else "func",
+                       ["execute"] if key == "python_class" else None]
+                entries.append(cur)
+            elif key == "methods" and cur is not None and cur[1] == "class":
+                cur[2] = [m.strip().strip("\"'") for m in val.strip("[]").split(",") if m.strip()]
+    out = []
+    for sel, kind, methods in entries:
+        mod, _, qual = sel.partition(":")
+        out.append(((kind + ":" + sel), kind, mod, qual, methods))
+    return out
+
+
 def _arm(spec_path):
     global _reg_fd
     import fnmatch
 
     mon = sys.monitoring
-    entries = []  # (selector, kind "class"/"func", module, qualname or glob, methods)
-    with open(spec_path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if not line or line.startswith("#"):
-                continue
-            parts = line.split("\t")
-            if parts[0] == "class" and len(parts) >= 3:
-                mod, _, qual = parts[1].partition(":")
-                entries.append(("class:" + parts[1], "class", mod, qual, parts[2].split(",")))
-            elif parts[0] == "func" and len(parts) >= 2:
-                mod, _, qual = parts[1].partition(":")
-                entries.append(("func:" + parts[1], "func", mod, qual, None))
+    entries = _read_spec(spec_path)
     if not entries:
         return
     rundir = os.environ.get("TTATRACE_PY_RUNDIR", "/tmp")
