@@ -270,7 +270,9 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
 	struct tt_span_caps_rec *cr;
 	struct tt_span_rec *rec;
-	__u64 exc = 0, flags;
+	__u64 exc = 0, flags, name = 0;
+	char cls[16] = {};
+	int closed = 0;
 	struct tt_py_span v;
 
 	if (!s) {
@@ -291,7 +293,21 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 		st->py_ends++;
 	if (event == PY_EV_UNWIND)
 		exc = PT_REGS_PARM5(ctx);
-	tt_hist_exit(v.probe_id, now - v.start_ns, exc ? -1 : 0);
+	if (exc) {
+		__u64 tp = py_read_ptr(exc + 8);
+
+		name = tp ? py_read_ptr(tp + o->type_name) : 0;
+		if (name && bpf_probe_read_user_str(cls, sizeof(cls), (void *)name) == 14) {
+			const char *ge = "GeneratorExit";
+			int i;
+
+			closed = 1; /* the garbage collector closed it: not an error */
+			for (i = 0; i < 13; i++)
+				if (cls[i] != ge[i])
+					closed = 0;
+		}
+	}
+	tt_hist_exit(v.probe_id, now - v.start_ns, exc && !closed ? -1 : 0);
 	if (!(v.samp & TT_SAMPLE_KEPT)) {
 		if (st)
 			st->spans_unsampled++;
@@ -299,8 +315,6 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 	}
 	flags = wake_flags(st, exc ? sizeof(*cr) : sizeof(*rec));
 	if (exc) {
-		__u64 tp = py_read_ptr(exc + 8), name = tp ? py_read_ptr(tp + o->type_name) : 0;
-
 		cr = bpf_ringbuf_reserve(&events, sizeof(*cr), 0);
 		if (!cr)
 			goto full;
@@ -321,7 +335,7 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 	rec->trace_key = v.trace_key;
 	rec->start_ns = v.start_ns;
 	rec->end_ns = now;
-	rec->ret = exc ? -1 : 0;
+	rec->ret = exc && !closed ? -1 : 0;
 	rec->pid = tgid;
 	rec->tid = (__u32)pid_tgid;
 	rec->depth = v.depth;
@@ -414,4 +428,34 @@ int tt_py_task(struct pt_regs *ctx)
 	if (st)
 		st->py_task_links++;
 	return 0;
+}
+
+/* A native root (on_entry, no span open on its thread) made while a Python primitive
+ * runs on the thread nests under it: the thread's current Python frame, then the
+ * chain above it, as at a primitive's start. 1 when it joined. Global: verified once. */
+__noinline int tt_py_native_parent(struct tt_stack *stk)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid(), cur;
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct tt_py_link par = {};
+	struct tt_py_offs *o;
+	__u64 *tstate;
+
+	if (!stk)
+		return 0;
+	o = bpf_map_lookup_elem(&py_procs, &tgid);
+	tstate = bpf_map_lookup_elem(&py_tstate, &tid);
+	if (!o || !tstate)
+		return 0;
+	cur = py_read_ptr(*tstate + o->tstate_frame);
+	if (o->cframe_frame >= 0)
+		cur = cur ? py_read_ptr(cur + o->cframe_frame) : 0;
+	if (!cur || !py_find_parent(o, tgid, cur, &par, 1))
+		return 0;
+	stk->trace_key = par.trace_key;
+	stk->base_parent = par.span_id;
+	stk->base_depth = par.depth + 1;
+	stk->base_flags = TT_SPAN_INHERITED;
+	stk->samp = par.samp;
+	return 1;
 }

@@ -539,6 +539,11 @@ __noinline int tt_prune(struct tt_stack *stk, __u64 sp)
 	return d;
 }
 
+/* Python (bpf/python.bpf.h): set once a Python process is traced; a native root
+ * then joins the Python primitive running on its thread, if any. */
+__u32 py_active = 0;
+int tt_py_native_parent(struct tt_stack *stk);
+
 static __always_inline int on_entry(struct pt_regs *ctx)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
@@ -609,6 +614,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			stk->base_depth = stk->inh_depth;
 			stk->base_flags = TT_SPAN_INHERITED;
 			stk->samp = stk->inh_samp;
+		} else if (py_active && tt_py_native_parent(stk)) {
+			/* called inside a Python primitive: its trace, under it */
 		} else {
 			/* a new trace, unless a context key joins it to an open span */
 			undecided = 1;

@@ -571,6 +571,7 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		elf_syms__free(as);
 	}
 	s->n_procs++;
+	s->skel->bss->py_active = 1; /* native roots look for a running primitive */
 	r = n;
 out:
 	if (r < 0)

@@ -52,6 +52,23 @@ spans=$(wc -l <"$T/plain.jsonl")
 assert_eq "$opened $ended $foreign $noentry" "$spans $spans 0 0" "plain calls: spans, foreign hits"
 assert_eq "$hits" "$((opened + ended + unwinds))" "plain calls: probe hits = primitive events"
 
+# a native function called inside a primitive (libc getpid from os.getpid) nests under it
+TT_NATIVE=1 "$TTATRACE" --config "$FIX/catalog.yaml" --probe 'libc:getpid' --format jsonl \
+	-o "$T/native.jsonl" -- "$PY" "$FIX/app.py" 2 >"$T/native.out" 2>"$T/native.err" ||
+	{ cat "$T/native.err" >&2; fail "native: ttatrace failed"; }
+python3 - "$T/native.jsonl" <<'PY' || fail "native spans under Python primitives"
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1])]
+by_id = {s["span_id"]: s for s in spans}
+work = [s for s in spans if s["name"] == "Work.execute"]
+inner = [s for s in spans if s["name"] == "getpid" and s["parent_span_id"] in by_id]
+assert work and len(inner) == len(work), "getpid under a primitive: %d, Work.execute: %d" % (len(inner), len(work))
+for s in inner:
+    p = by_id[s["parent_span_id"]]
+    assert p["name"] == "Work.execute" and p["trace_id"] == s["trace_id"], p["name"]
+    assert p["start_ns"] <= s["start_ns"] and s["end_ns"] <= p["end_ns"], "getpid outside its parent"
+PY
+
 # another tool sharing the interpreter (sys.settrace): the same spans, its hits counted
 TT_SETTRACE=1 "$TTATRACE" --config "$FIX/catalog.yaml" --format jsonl -o "$T/settrace.jsonl" \
 	-- "$PY" "$FIX/app.py" 2 >"$T/settrace.out" 2>"$T/settrace.err" ||
@@ -63,10 +80,10 @@ read -r hits opened ended named links foreign unwinds noentry noids < <(pycounts
 # a prepared service (the bootstrap on PYTHONPATH, pointed at the catalogue): ttatrace
 # attaches mid-run and detaches, a second one is killed with SIGKILL, the app goes on
 # the reference run has the same PYTHONPATH (the app prints it), without a spec
-PYTHONPATH="$PWD/tools/python" "$PY" "$FIX/app.py" 80 >"$T/ref80.out" 2>&1 &
+PYTHONPATH="$PWD/tools/python" "$PY" "$FIX/app.py" 200 >"$T/ref80.out" 2>&1 &
 REF=$!
 TTATRACE_PY_SPEC="$FIX/catalog.yaml" TTATRACE_PY_RUNDIR="$T" PYTHONPATH="$PWD/tools/python" \
-	"$PY" "$FIX/app.py" 80 >"$T/prep.out" 2>"$T/prep.err" &
+	"$PY" "$FIX/app.py" 200 >"$T/prep.out" 2>"$T/prep.err" &
 APP=$!
 wait_for "$T/ttatrace-py-$APP.reg" "^C" 10
 sleep 0.5
@@ -95,6 +112,19 @@ assert_eq "$?" 3 "prepared app exit code after attach, detach and SIGKILL"
 wait $REF
 cmp -s "$T/ref80.out" "$T/prep.out" || { diff "$T/ref80.out" "$T/prep.out" >&2; fail "prepared app output changed"; }
 [ -s "$T/prep.err" ] && { cat "$T/prep.err" >&2; fail "prepared app wrote to stderr"; }
+
+# a suspended primitive whose coroutine the garbage collector closes: its span ends
+"$TTATRACE" --config "$FIX/catalog.yaml" --format jsonl -o "$T/gc.jsonl" -- "$PY" "$FIX/gc_app.py" \
+	>"$T/gc.out" 2>"$T/gc.err" || { cat "$T/gc.err" >&2; fail "gc: ttatrace failed"; }
+python3 - "$T/gc.jsonl" <<'PY' || { cat "$T/gc.err" >&2; fail "gc: span of the closed coroutine"; }
+import json, sys
+spans = [json.loads(l) for l in open(sys.argv[1])]
+assert [s["name"] for s in spans] == ["Hang.execute"], [s["name"] for s in spans]
+s = spans[0]
+assert s["attributes"].get("tta.python.closed") is True and s["status"] != "error", s
+assert s["duration_ns"] >= 10e6, s["duration_ns"]
+PY
+grep -Eq "^gc_app.py:Hang.execute +1 .* 0.00%" "$T/gc.err" || { cat "$T/gc.err" >&2; fail "gc: histogram error count"; }
 
 # a Python process without the bootstrap: one line saying what to do
 "$PY" -c 'import time; time.sleep(5)' &
