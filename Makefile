@@ -54,7 +54,7 @@ FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out t
 
 TOOL_BINS := $(BUILD)/workflow-demo
 
-.PHONY: all deps test unit e2e demo demo-python bench install clean vmlinux format fuzz fuzz-build
+.PHONY: all deps test unit e2e demo demo-python bench install clean vmlinux format fuzz fuzz-build image
 all: $(BUILD)/ttatrace $(TOOL_BINS)
 
 deps:
@@ -233,6 +233,10 @@ $(BUILD)/collector-bench: $(PROTO_OBJS)
 bench: all $(BUILD)/bench-target $(BUILD)/bench-floor $(BUILD)/collector-bench
 	$(Q)bash tools/bench/run.sh
 	$(Q)bash tools/bench/python.sh
+
+# OCI image FROM scratch (podman/buildah, no registry): deploy/README.md
+image: all
+	$(Q)VERSION=$(VERSION) bash tools/image.sh $(IMAGE)
 
 install: all
 	install -D -m 0755 $(BUILD)/ttatrace $(DESTDIR)/usr/local/bin/ttatrace

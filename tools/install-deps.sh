@@ -13,6 +13,8 @@ PKGS=(
 	libprotobuf-c-dev protobuf-c-compiler
 	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl libcap2-bin
 	prometheus gdb time
+	# make image and its test: OCI image without a registry, run under runc
+	podman buildah runc ca-certificates
 )
 
 # Test tools wanted as commands: a machine may already have them from elsewhere
