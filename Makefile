@@ -10,6 +10,7 @@ CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 VERSION := 0.1.0
+IMAGE ?= localhost/ttatrace:$(VERSION)
 
 ifeq ($(V),1)
 Q :=
