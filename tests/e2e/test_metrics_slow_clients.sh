@@ -16,6 +16,8 @@ for ((i = 0; i < 200; i++)); do
 	sleep 0.1
 done
 curl -sf --max-time 2 "http://127.0.0.1:$MPORT/metrics" -o /dev/null || { cat "$T/tt.err" >&2; fail "no /metrics"; }
+# the launched program outlives a signalled ttatrace
+PIDS_TO_KILL+=($(pgrep -P "$tt"))
 
 # the slow clients: each sends a request line, then one header byte per second
 python3 - "$MPORT" "$T/slow.out" <<'PY' &
