@@ -72,9 +72,11 @@ otlp_recv_start fast --delay-ms 200
 OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$RECV_PORT \
 	otlp_drive fast --traces 2000 --spans 4 --batch 512 --queue 8192 --delay-ms 20
 otlp_recv_stop
-# (ASan build; the max also counts preemption by the receiver and the exporter on 2 cores)
-otlp_expect "fast: 99% of trace() calls took <= $(otlp_val trace_call_p99_us) us (< 2 ms)" \
-	"$(otlp_val trace_call_p99_us)" -lt 2000
+# A trace() that waited for a post would take the receiver's 200 ms: the max and the
+# total decide that. The p99 bound leaves room for a loaded 2-core machine (10 ms seen
+# at load 8; the cost itself is measured in make bench, not here). ASan build.
+otlp_expect "fast: 99% of trace() calls took <= $(otlp_val trace_call_p99_us) us (< 20 ms)" \
+	"$(otlp_val trace_call_p99_us)" -lt 20000
 otlp_expect "fast: the slowest trace() took $(otlp_val trace_call_max_us) us (< 100 ms)" \
 	"$(otlp_val trace_call_max_us)" -lt 100000
 otlp_expect "fast: 2000 trace() calls took $(otlp_val trace_calls_total_us) us (< 1 s)" \
