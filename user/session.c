@@ -1392,15 +1392,22 @@ static void agent_identity(struct session *s, struct target *t, const struct cat
 }
 
 /* A forked child of an agent's process: its parent's service, its own instance and
- * cgroup (a child may have moved). */
+ * cgroup (a child may have moved). A child already gone when its fork event is read
+ * has no cgroup left to read: it ran in its parent's. */
 static void agent_inherit(struct session *s, struct target *t, const struct target *parent)
 {
 	struct cat_target sel = { .service = parent ? parent->service : NULL };
 	char cg[4096];
+	bool gone = cgroup_ident__path_of(t->pid, cg, sizeof(cg)) != 0;
 
-	if (cgroup_ident__path_of(t->pid, cg, sizeof(cg)))
+	if (gone)
 		cg[0] = '\0';
 	agent_identity(s, t, &sel, cg);
+	if (gone && parent) {
+		t->cg = parent->cg;
+		t->proc.container_id = t->cg.container_id[0] ? t->cg.container_id : NULL;
+		t->proc.pod_uid = t->cg.pod_uid[0] ? t->cg.pod_uid : NULL;
+	}
 }
 
 /* Its program in probed_exes: its next processes are traced by the kernel at exec. */
