@@ -58,8 +58,11 @@ PORT=$(otlp_free_port)
 TT=$!
 wait_for "$T/sampled.err" "probes attached" 20
 for _ in $(seq 100); do
-	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$T/m.prom" 2>/dev/null &&
-		grep -q 'primitive="Sequential.execute"' "$T/m.prom" && break
+	# until both primitives have finished a call (keep the last scrape that worked)
+	curl -sf --max-time 5 "http://127.0.0.1:$PORT/metrics" >"$T/m.tmp" 2>/dev/null &&
+		mv "$T/m.tmp" "$T/m.prom" &&
+		grep -q 'primitive="Sequential.execute"' "$T/m.prom" &&
+		grep -q 'ttatrace_primitive_duration_seconds_bucket{primitive="Timeout.execute"' "$T/m.prom" && break
 	sleep 0.05
 done
 grep -q '^ttatrace_primitive_calls_total{primitive="Sequential.execute",kind="sequential"' "$T/m.prom" ||
