@@ -189,29 +189,10 @@ static __always_inline int py_find_parent(const struct tt_py_offs *o, __u32 tgid
 
 static __always_inline __u32 py_sample_decide(struct tt_kstats *st, __u32 probe_id, __u64 span_id)
 {
-	__u64 thr = sample_thr;
-	__u32 ppm = sample_ppm, w;
+	__u32 ppm;
+	__u64 thr = root_threshold(probe_id, &ppm);
 
-	if (root_budget) {
-		__u64 *t = bpf_map_lookup_elem(&root_thr, &probe_id);
-		__u64 *n = bpf_map_lookup_elem(&root_cnt, &probe_id);
-
-		if (t) {
-			thr = *t;
-			ppm = thr >= TT_SAMPLE_ALL ? TT_SAMPLE_PPM : (__u32)((thr * TT_SAMPLE_PPM) >> 32);
-		}
-		if (n)
-			__sync_fetch_and_add(n, 1);
-	}
-	w = ppm & ~TT_SAMPLE_KEPT;
-	if (thr >= TT_SAMPLE_ALL || (span_id >> 32) < thr)
-		w |= TT_SAMPLE_KEPT;
-	if (st) {
-		st->sample_roots++;
-		if (w & TT_SAMPLE_KEPT)
-			st->sample_kept++;
-	}
-	return w;
+	return sample_draw(st, thr, ppm, span_id);
 }
 
 static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs *o, __u32 tgid,

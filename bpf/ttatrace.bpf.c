@@ -447,26 +447,49 @@ __noinline int tt_traceparent_flags(struct tt_caps *c, __u32 slot)
 	return flags;
 }
 
-/* The head-sampling decision of a new trace started by probe_id. */
-static __always_inline __u32 sample_decide(struct tt_kstats *st, __u32 probe_id, __u64 cookie,
-					   struct tt_frame *f)
+/* The head-sampling threshold of a new trace started by probe_id: the global one, or
+ * the root's own under --target-rate (whose root counter the controller reads). */
+static __always_inline __u64 root_threshold(__u32 probe_id, __u32 *ppm)
 {
-	__u32 ppm = sample_ppm;
 	__u64 thr = sample_thr;
-	__u32 w;
 
+	*ppm = sample_ppm;
 	if (root_budget) {
 		__u64 *t = bpf_map_lookup_elem(&root_thr, &probe_id);
 		__u64 *n = bpf_map_lookup_elem(&root_cnt, &probe_id);
 
 		if (t) {
 			thr = *t;
-			ppm = thr >= TT_SAMPLE_ALL ? TT_SAMPLE_PPM : (__u32)((thr * TT_SAMPLE_PPM) >> 32);
+			*ppm = thr >= TT_SAMPLE_ALL ? TT_SAMPLE_PPM : (__u32)((thr * TT_SAMPLE_PPM) >> 32);
 		}
 		if (n)
 			__sync_fetch_and_add(n, 1);
 	}
-	w = ppm & ~TT_SAMPLE_KEPT;
+	return thr;
+}
+
+/* The draw at a root: its span id is a uniform random number, its high half draws. */
+static __always_inline __u32 sample_draw(struct tt_kstats *st, __u64 thr, __u32 ppm, __u64 span_id)
+{
+	__u32 w = ppm & ~TT_SAMPLE_KEPT;
+
+	if (thr >= TT_SAMPLE_ALL || (span_id >> 32) < thr)
+		w |= TT_SAMPLE_KEPT;
+	if (st) {
+		st->sample_roots++;
+		if (w & TT_SAMPLE_KEPT)
+			st->sample_kept++;
+	}
+	return w;
+}
+
+/* The head-sampling decision of a new trace started by probe_id. */
+static __always_inline __u32 sample_decide(struct tt_kstats *st, __u32 probe_id, __u64 cookie,
+					   struct tt_frame *f)
+{
+	__u32 ppm, w;
+	__u64 thr = root_threshold(probe_id, &ppm);
+
 	if ((cookie & TT_COOKIE_TRACEPARENT) && thr < TT_SAMPLE_ALL && f->has_caps) {
 		/* the trace joins a remote one (userspace links it): its caller
 		 * already decided, and a split decision would leave holes */
@@ -496,15 +519,7 @@ static __always_inline __u32 sample_decide(struct tt_kstats *st, __u32 probe_id,
 			return w;
 		}
 	}
-	/* the root's span id is a uniform random number: its high half draws */
-	if (thr >= TT_SAMPLE_ALL || (f->span_id >> 32) < thr)
-		w |= TT_SAMPLE_KEPT;
-	if (st) {
-		st->sample_roots++;
-		if (w & TT_SAMPLE_KEPT)
-			st->sample_kept++;
-	}
-	return w;
+	return sample_draw(st, thr, ppm, f->span_id);
 }
 
 static __always_inline struct tt_caps *scratch_caps(void)
