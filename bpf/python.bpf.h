@@ -243,12 +243,89 @@ static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs
 	return 0;
 }
 
+static __always_inline void py_fill(struct tt_span_rec *rec, const struct tt_py_span *v, __u64 now,
+				   __u32 tgid, int err, int exc)
+{
+	rec->type = TT_REC_SPAN;
+	rec->probe_id = v->probe_id;
+	rec->span_id = v->span_id;
+	rec->parent_span_id = v->parent_span_id;
+	rec->trace_key = v->trace_key;
+	rec->start_ns = v->start_ns;
+	rec->end_ns = now;
+	rec->ret = err ? -1 : 0;
+	rec->pid = tgid;
+	rec->tid = (__u32)bpf_get_current_pid_tgid();
+	rec->depth = v->depth;
+	rec->flags = v->flags | (exc ? TT_SPAN_PY_EXC : 0) |
+		     (v->samp & TT_SAMPLE_KEPT ? 0 : TT_SPAN_UNSAMPLED);
+	rec->sample_ppm = v->samp & ~TT_SAMPLE_KEPT;
+}
+
+/* The tail rules (--keep-errors, --keep-slow) for a finished span of an unpicked
+ * Python trace, built in r (rec_scratch): as tt_tail_exit for native spans, and
+ * sharing their buffers, so native spans nested in a primitive wait with it. Global:
+ * verified once. */
+__noinline int tt_py_tail(struct tt_span_caps_rec *r, int caps)
+{
+	struct tt_kstats *st = stats();
+
+	if (!r)
+		return 0;
+	if (r->rec.span_id != r->rec.trace_key)
+		return tail_child(r->rec.trace_key, r, caps, r->rec.end_ns, st);
+	return tail_root(r->rec.trace_key, r->rec.ret < 0, r->rec.end_ns - r->rec.start_ns, st);
+}
+
+/* An unpicked trace's span under tail rules: kept traces' spans go to the ring
+ * (streamed for userspace to decide, or a root whose trace the kernel kept) */
+static __always_inline int py_end_tail(const struct tt_py_span *v, __u64 now, __u32 tgid, int err,
+				       int exc, __u64 name, struct tt_kstats *st)
+{
+	__u32 zero = 0;
+	struct tt_span_caps_rec *r = bpf_map_lookup_elem(&rec_scratch, &zero);
+	int kept = 0;
+	long fail;
+
+	if (!r)
+		goto full;
+	py_fill(&r->rec, v, now, tgid, err, exc);
+	if (exc) {
+		r->rec.type = TT_REC_SPAN_CAPS;
+		__builtin_memset(&r->caps, 0, sizeof(r->caps));
+		if (name)
+			bpf_probe_read_user_str(r->caps.strs[0], TT_STR_CAP_BYTES, (void *)name);
+	}
+	if (sample_tail == TT_TAIL_KERNEL) {
+		kept = tt_py_tail(r, exc);
+		if (kept < 0)
+			return 0;
+		r->rec.flags |= kept;
+	}
+	if (!kept && st)
+		st->spans_tail++;
+	if (exc)
+		fail = bpf_ringbuf_output(&events, r, sizeof(*r), wake_flags(st, sizeof(*r)));
+	else
+		fail = bpf_ringbuf_output(&events, &r->rec, sizeof(r->rec),
+					  wake_flags(st, sizeof(r->rec)));
+	if (fail)
+		goto full;
+	if (kept && st)
+		st->tail_flushed++;
+	return 0;
+full:
+	if (st)
+		st->rb_reserve_fail++;
+	return 0;
+}
+
 static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *o, __u32 tgid,
 				  __u64 frame, __u32 event, struct tt_kstats *st)
 {
 	struct tt_py_key k = { .tgid = tgid, .addr = frame };
 	struct tt_py_span *s = bpf_map_lookup_elem(&py_open, &k);
-	__u64 now = bpf_ktime_get_ns(), pid_tgid = bpf_get_current_pid_tgid();
+	__u64 now = bpf_ktime_get_ns();
 	struct tt_span_caps_rec *cr;
 	struct tt_span_rec *rec;
 	__u64 exc = 0, flags, name = 0;
@@ -290,6 +367,8 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 	}
 	tt_hist_exit(v.probe_id, now - v.start_ns, exc && !closed ? -1 : 0);
 	if (!(v.samp & TT_SAMPLE_KEPT)) {
+		if (sample_tail != TT_TAIL_OFF)
+			return py_end_tail(&v, now, tgid, exc && !closed, exc != 0, name, st);
 		if (st)
 			st->spans_unsampled++;
 		return 0;
@@ -303,25 +382,14 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 		if (name)
 			bpf_probe_read_user_str(cr->caps.strs[0], TT_STR_CAP_BYTES, (void *)name);
 		rec = &cr->rec;
+		py_fill(rec, &v, now, tgid, !closed, 1);
 		rec->type = TT_REC_SPAN_CAPS;
 	} else {
 		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 		if (!rec)
 			goto full;
-		rec->type = TT_REC_SPAN;
+		py_fill(rec, &v, now, tgid, 0, 0);
 	}
-	rec->probe_id = v.probe_id;
-	rec->span_id = v.span_id;
-	rec->parent_span_id = v.parent_span_id;
-	rec->trace_key = v.trace_key;
-	rec->start_ns = v.start_ns;
-	rec->end_ns = now;
-	rec->ret = exc && !closed ? -1 : 0;
-	rec->pid = tgid;
-	rec->tid = (__u32)pid_tgid;
-	rec->depth = v.depth;
-	rec->flags = v.flags | (exc ? TT_SPAN_PY_EXC : 0);
-	rec->sample_ppm = v.samp & ~TT_SAMPLE_KEPT;
 	bpf_ringbuf_submit(rec, flags);
 	return 0;
 full:

@@ -864,81 +864,63 @@ static __always_inline int tail_hold(struct tt_tailbuf *b, struct tt_span_caps_r
 	return 1;
 }
 
-/* The kernel's tail rules for a finished span of an unpicked trace. Below 0: the
- * span is dealt with (held, or freed with its trace); 0: stream it (userspace
- * decides); else the TT_SPAN_KEPT_* flag for a root whose trace was kept, after
- * its held spans went to the ring. */
-/* Global, so the verifier checks it once on its own instead of once per path of
- * on_exit (which took 12 times longer to load with it inlined). */
-__noinline int tt_tail_exit(struct tt_stack *stk, __u32 match_d, __u64 now, long ret, __u64 cookie)
+/* A finished child span of an unpicked trace, built in r: held in its trace's tail
+ * buffer (below 0), or 0: stream it (userspace decides). */
+static __always_inline int tail_child(__u64 key, struct tt_span_caps_rec *r, int caps, __u64 now,
+				      struct tt_kstats *st)
 {
-	struct tt_kstats *st = stats();
-	/* five arguments at most: the frame's index and the depth share one */
-	int match = match_d & (TT_MAX_DEPTH - 1);
-	__u32 d = match_d >> 16, probe_id;
-	struct tt_tailbuf *b;
-	struct tt_frame *f;
+	struct tt_tailbuf *b = bpf_map_lookup_elem(&tailbuf, &key);
 	__u32 zero = 0, one = 1;
-	int kept = 0;
-	__u64 key;
 
-	if (!stk)
-		return 0;
-	f = &stk->frames[match];
-	probe_id = f->probe_id;
-	key = stk->trace_key;
-	b = bpf_map_lookup_elem(&tailbuf, &key);
+	if (!b) {
+		__u32 *v = bpf_map_lookup_elem(&tail_done, &key);
+		struct tt_tailbuf *z;
 
-	if (f->span_id != key) {
-		struct tt_span_caps_rec *r;
-
-		if (!b) {
-			__u32 *v = bpf_map_lookup_elem(&tail_done, &key);
-			struct tt_tailbuf *z;
-
-			if (v) {
-				if (*v)
-					return 0;
-				if (st)
-					st->tail_late++;
-				return -1;
-			}
-			z = bpf_map_lookup_elem(&tail_zero, &zero);
-			if (z)
-				bpf_map_update_elem(&tailbuf, &key, z, BPF_NOEXIST);
-			b = bpf_map_lookup_elem(&tailbuf, &key);
-			if (!b)
-				goto nobuf;
-		}
-		if (b->overflow)
-			return 0;
-		r = bpf_map_lookup_elem(&rec_scratch, &zero);
-		if (!r)
-			goto nobuf;
-		fill_rec(&r->rec, stk, f, match, d, probe_id, now, ret);
-		if (f->has_caps) {
-			r->rec.type = TT_REC_SPAN_CAPS;
-			__builtin_memcpy(&r->caps, &f->caps, sizeof(r->caps));
-		}
-		if (tail_hold(b, r, f->has_caps, now)) {
+		if (v) {
+			if (*v)
+				return 0;
 			if (st)
-				st->tail_held++;
+				st->tail_late++;
 			return -1;
 		}
-		/* the trace outgrew its buffer: what it holds goes out at the root's
-		 * exit, the rest now, and userspace decides */
-		if (!__sync_fetch_and_or(&b->overflow, 1) && st)
-			st->tail_overflow++;
-		return 0;
-nobuf:
-		tail_spill_any = 1;
-		bpf_map_update_elem(&tail_spill, &key, &one, BPF_ANY);
-		if (st)
-			st->tail_nobuf++;
-		return 0;
+		z = bpf_map_lookup_elem(&tail_zero, &zero);
+		if (z)
+			bpf_map_update_elem(&tailbuf, &key, z, BPF_NOEXIST);
+		b = bpf_map_lookup_elem(&tailbuf, &key);
+		if (!b)
+			goto nobuf;
 	}
+	if (b->overflow)
+		return 0;
+	if (!r)
+		goto nobuf;
+	if (tail_hold(b, r, caps, now)) {
+		if (st)
+			st->tail_held++;
+		return -1;
+	}
+	/* the trace outgrew its buffer: what it holds goes out at the root's exit, the
+	 * rest now, and userspace decides */
+	if (!__sync_fetch_and_or(&b->overflow, 1) && st)
+		st->tail_overflow++;
+	return 0;
+nobuf:
+	tail_spill_any = 1;
+	bpf_map_update_elem(&tail_spill, &key, &one, BPF_ANY);
+	if (st)
+		st->tail_nobuf++;
+	return 0;
+}
 
-	/* the root */
+/* The root of an unpicked trace ended (an error by the caller's rule, after dur_ns):
+ * below 0 the trace is dropped and its held spans freed; 0: stream the root
+ * (userspace decides); else the TT_SPAN_KEPT_* flag, its held spans sent first. */
+static __always_inline int tail_root(__u64 key, int is_error, __u64 dur_ns, struct tt_kstats *st)
+{
+	struct tt_tailbuf *b = bpf_map_lookup_elem(&tailbuf, &key);
+	__u32 zero = 0, one = 1;
+	int kept = 0;
+
 	if ((b && b->overflow) ||
 	    (tail_spill_any && bpf_map_lookup_elem(&tail_spill, &key) &&
 	     !bpf_map_delete_elem(&tail_spill, &key))) {
@@ -946,11 +928,11 @@ nobuf:
 			tail_flush(b, &key, st);
 		return 0;
 	}
-	if (tail_errors && root_is_error(cookie, probe_id, f, ret)) {
+	if (tail_errors && is_error) {
 		kept = TT_SPAN_KEPT_ERROR;
 		if (st)
 			st->tail_kept_error++;
-	} else if (tail_slow_ns && now - f->start_ns >= tail_slow_ns) {
+	} else if (tail_slow_ns && dur_ns >= tail_slow_ns) {
 		kept = TT_SPAN_KEPT_SLOW;
 		if (st)
 			st->tail_kept_slow++;
@@ -971,6 +953,42 @@ nobuf:
 		bpf_map_delete_elem(&tailbuf, &key);
 	}
 	return -1;
+}
+
+/* The kernel's tail rules for a finished span of an unpicked trace. Below 0: the
+ * span is dealt with (held, or freed with its trace); 0: stream it (userspace
+ * decides); else the TT_SPAN_KEPT_* flag for a root whose trace was kept, after
+ * its held spans went to the ring. */
+/* Global, so the verifier checks it once on its own instead of once per path of
+ * on_exit (which took 12 times longer to load with it inlined). */
+__noinline int tt_tail_exit(struct tt_stack *stk, __u32 match_d, __u64 now, long ret, __u64 cookie)
+{
+	struct tt_kstats *st = stats();
+	/* five arguments at most: the frame's index and the depth share one */
+	int match = match_d & (TT_MAX_DEPTH - 1);
+	__u32 d = match_d >> 16, probe_id;
+	struct tt_span_caps_rec *r;
+	struct tt_frame *f;
+	__u32 zero = 0;
+	__u64 key;
+
+	if (!stk)
+		return 0;
+	f = &stk->frames[match];
+	probe_id = f->probe_id;
+	key = stk->trace_key;
+	if (f->span_id == key)
+		return tail_root(key, tail_errors && root_is_error(cookie, probe_id, f, ret),
+				 now - f->start_ns, st);
+	r = bpf_map_lookup_elem(&rec_scratch, &zero);
+	if (r) {
+		fill_rec(&r->rec, stk, f, match, d, probe_id, now, ret);
+		if (f->has_caps) {
+			r->rec.type = TT_REC_SPAN_CAPS;
+			__builtin_memcpy(&r->caps, &f->caps, sizeof(r->caps));
+		}
+	}
+	return tail_child(key, r, f->has_caps, now, st);
 }
 
 /* Bytes each CPU has submitted since it last asked the ring for its fill level:

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Checks the spans of tests/fixtures/python/app.py N (jsonl from ttatrace): exact
 counts per name, one trace per workflow and per saga, parent links, kinds,
-error.type values, the timeout's duration, code.* attributes."""
+error.type values, the timeout's duration, code.* attributes. An optional third
+argument, sequential or saga, says only those traces were kept (tail sampling)."""
 import collections
 import json
 import sys
 
 path, n = sys.argv[1], int(sys.argv[2])
+only = sys.argv[3] if len(sys.argv) > 3 else "all"
+assert only in ("all", "sequential", "saga"), only
 spans = [json.loads(l) for l in open(path) if l.strip()]
 by_id = {s["span_id"]: s for s in spans}
 fails = []
@@ -25,6 +28,13 @@ want = {
     "Audited.execute": n, "Saga.execute": n, "Broken.execute": n,
     "Work.execute": n * 5 + cache_misses + 2 * n,
 }
+saga_names = {"Saga.execute": n, "Broken.execute": n, "Work.execute": 2 * n}
+if only == "saga":
+    want = saga_names
+elif only == "sequential":
+    want = {k: v - saga_names.get(k, 0) for k, v in want.items() if v - saga_names.get(k, 0)}
+root_names = {"all": ["Sequential.execute"] * n + ["Saga.execute"] * n,
+              "sequential": ["Sequential.execute"] * n, "saga": ["Saga.execute"] * n}[only]
 got = collections.Counter(s["name"] for s in spans)
 check(dict(got) == want, "span counts: got %s, want %s" % (dict(got), want))
 
@@ -32,8 +42,8 @@ traces = collections.defaultdict(list)
 for s in spans:
     traces[s["trace_id"]].append(s)
 roots = [s for s in spans if not s["parent_span_id"]]
-check(len(traces) == 2 * n, "traces: %d, want %d" % (len(traces), 2 * n))
-check(sorted(r["name"] for r in roots) == sorted(["Sequential.execute"] * n + ["Saga.execute"] * n),
+check(len(traces) == len(root_names), "traces: %d, want %d" % (len(traces), len(root_names)))
+check(sorted(r["name"] for r in roots) == sorted(root_names),
       "roots: %s" % sorted(r["name"] for r in roots))
 for tid, ss in traces.items():
     check(sum(1 for s in ss if not s["parent_span_id"]) == 1, "trace %s has several roots" % tid)
