@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -53,6 +54,8 @@ struct attacher {
 	struct sym_cache_ent *cache;
 	struct seen *seen;
 	char searched[1024];
+	/* a probe spec named a stripped file whose debug file was not found */
+	char stripped_note[PATH_MAX + 768];
 	size_t failed;
 	bool shared_main; /* executables: links without a pid filter, one per file */
 	bool at_entry; /* --probe-at-entry: no placement past the first instruction */
@@ -284,9 +287,11 @@ void attacher__free(struct attacher *a)
 }
 
 /* Symbols of a file, parsed once per (dev, inode) for all processes. */
-static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path)
+static struct sym_cache_ent *syms_for(struct attacher *a, pid_t pid, const char *map_path,
+				      const char *open_path)
 {
 	struct sym_cache_ent *e;
+	char root[32] = "";
 	struct stat st;
 
 	if (stat(open_path, &st))
@@ -299,8 +304,14 @@ static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path)
 		return NULL;
 	e->dev = st.st_dev;
 	e->ino = st.st_ino;
-	e->syms = elf_syms__open(open_path);
+	/* a stripped file's debug file, looked for in the target's root (a container's) */
+	if (pid > 0)
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	e->syms = elf_syms__open_in(open_path, root, map_path);
 	e->err = e->syms ? 0 : -errno;
+	if (a->verbose && elf_syms__debug_file(e->syms))
+		fprintf(stderr, "ttatrace: symbols of %s from its debug file %s\n", map_path,
+			elf_syms__debug_file(e->syms));
 	for (size_t i = 0; i < elf_syms__count(e->syms); i++) {
 		const struct elf_sym *s = elf_syms__get(e->syms, i);
 		uint64_t *na;
@@ -373,9 +384,15 @@ static int collect(const struct elf_sym *sym, void *vctx)
 	/* aliases and overlapping specs: one probe per address */
 	if (probe_table__find(m->a->pt, m->pid, m->map_path, sym->offset))
 		return 0;
-	for (i = 0; i < m->n; i++)
-		if (m->syms[i].offset == sym->offset)
-			return 0;
+	for (i = 0; i < m->n; i++) {
+		if (m->syms[i].offset != sym->offset)
+			continue;
+		/* an exported name before a local alias (a debug file's __GI_setjmp is
+		 * setjmp) */
+		if (sym->from_dynsym && !m->syms[i].from_dynsym)
+			m->syms[i] = *sym;
+		return 0;
+	}
 	if (m->n == m->cap) {
 		size_t nc = m->cap ? m->cap * 2 : 64;
 		struct elf_sym *ns = realloc(m->syms, nc * sizeof(*ns));
@@ -595,7 +612,7 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		    !procmaps__name_matches(s->binary, open_path))
 			continue;
 		if (!ce) {
-			ce = syms_for(a, open_path);
+			ce = syms_for(a, pid, map_path, open_path);
 			m.ce = ce;
 		}
 		if (!ce || !ce->syms) {
@@ -620,6 +637,13 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 			pthread_mutex_unlock(&skipped.lock);
 			return r;
 		}
+		/* nothing in a stripped file the spec names: say what would have the symbols */
+		if (r == 0 && (s->binary || is_main) && !a->stripped_note[0] &&
+		    elf_syms__debug_missing(ce->syms))
+			snprintf(a->stripped_note, sizeof(a->stripped_note),
+				 "%s has no .symtab and %s: install its debug symbols (its -dbg or "
+				 "-dbgsym package) or name their directory with --debug-dir",
+				 map_path, elf_syms__debug_missing(ce->syms));
 	}
 	if (m.skipped_new)
 		warn_skipped(skipped_before);
@@ -791,6 +815,11 @@ void attacher__forget_pid(struct attacher *a, pid_t pid)
 const char *attacher__searched(const struct attacher *a)
 {
 	return a->searched;
+}
+
+const char *attacher__stripped_note(const struct attacher *a)
+{
+	return a->stripped_note;
 }
 
 size_t attacher__failed(const struct attacher *a)

@@ -69,6 +69,8 @@ void attacher__set_shared_main(struct attacher *a, bool on);
 void attacher__forget_pid(struct attacher *a, pid_t pid);
 /* Human list of the files searched for pid at the last scan ("workflow-demo, libc.so.6"). */
 const char *attacher__searched(const struct attacher *a);
+/* Why a probe spec naming a stripped file found nothing there (no debug file), or "". */
+const char *attacher__stripped_note(const struct attacher *a);
 /* Symbols matched but not attached because the kernel refused. */
 size_t attacher__failed(const struct attacher *a);
 

@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "elfsyms.h"
 #include "ttatrace.h"
 
 static const char version[] = "ttatrace " TTATRACE_VERSION;
@@ -67,6 +69,7 @@ enum {
 	OPT_KEEP_SLOW,
 	OPT_TAIL_STREAM,
 	OPT_TAIL_BUFFER,
+	OPT_DEBUG_DIR,
 	OPT_TARGET_RATE,
 	OPT_LIST_PROBES,
 	OPT_PROBE_AT_ENTRY,
@@ -165,6 +168,11 @@ static const struct argp_option options[] = {
 	{ "allow-unsafe-probes", OPT_ALLOW_UNSAFE, NULL, 0,
 	  "Probe setjmp, sigsetjmp, getcontext, swapcontext and vfork too (skipped by "
 	  "default: a return probe on them kills the target)",
+	  4 },
+	{ "debug-dir", OPT_DEBUG_DIR, "DIR", 0,
+	  "Also look for the debug files of stripped binaries in DIR (a build-id tree "
+	  "DIR/.build-id/xx/yyyy.debug, or .gnu_debuglink names in DIR), before "
+	  "/usr/lib/debug; repeatable; TTATRACE_DEBUG_DIRS=DIR:DIR does the same",
 	  4 },
 	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
 	  "Print every function that would be probed (binary, symbol, offset, address, the "
@@ -386,6 +394,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_TAIL_STREAM:
 		o->tail_stream = true;
 		break;
+	case OPT_DEBUG_DIR: {
+		struct stat st;
+
+		if (stat(arg, &st) || !S_ISDIR(st.st_mode))
+			usage_error("invalid --debug-dir '%s' (not a directory)", arg);
+		if (elf_syms__add_debug_dir(arg))
+			usage_error("--debug-dir '%s': out of memory", arg);
+		break;
+	}
 	case OPT_KEEP_SLOW:
 		if (parse_duration_s(arg, &o->keep_slow_s) || o->keep_slow_s <= 0)
 			usage_error("invalid --keep-slow '%s' (expected a duration, e.g. 30ms)", arg);

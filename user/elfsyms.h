@@ -34,6 +34,27 @@ struct elf_syms;
  * an ELF file or one with neither .symtab nor .dynsym, ENOMEM.
  */
 struct elf_syms *elf_syms__open(const char *path);
+
+/* The longest build-id kept (bytes). */
+#define ELF_SYMS_BUILD_ID_MAX 64
+
+/*
+ * The same, and for a file without .symtab (a stripped distro build) the .symtab of its
+ * separate debug file, whose addresses apply to PATH (same layout; code is read from PATH).
+ * Looked for as gdb does, in the directories of elf_syms__add_debug_dir() and
+ * TTATRACE_DEBUG_DIRS (colon-separated) first, then under ROOT (the target's root, e.g.
+ * "/proc/PID/root"; "" for the host's): ROOT/usr/lib/debug/.build-id/xx/yyyy.debug by the
+ * NT_GNU_BUILD_ID note (the candidate's must match), then the .gnu_debuglink name (its
+ * CRC-32 checked) in NS_PATH's directory, its .debug/ and ROOT/usr/lib/debug/<dir>/; a
+ * build-id also in the host's /usr/lib/debug. NS_PATH is PATH as the target sees it
+ * (NULL: PATH). ROOT NULL: no lookup, as elf_syms__open(). Not found: the file's own
+ * tables, and elf_syms__debug_missing() says what was looked for.
+ */
+struct elf_syms *elf_syms__open_in(const char *path, const char *root, const char *ns_path);
+/* One more directory to look for debug files in (before the system's). */
+int elf_syms__add_debug_dir(const char *dir);
+/* Forgets them, and TTATRACE_DEBUG_DIRS (tests). */
+void elf_syms__clear_debug_dirs(void);
 /* The same over an ELF image in memory (LEN bytes, read in place, kept by the
  * caller while this runs), reported as NAME: the fuzzing entry point, over the
  * same reader as elf_syms__open(). */
@@ -56,6 +77,18 @@ int elf_syms__match(const struct elf_syms *syms, const char *glob,
 /* The file has C++ code: a symbol (defined or imported) with a mangled name, the C++
  * personality routine or __cxa_throw. Exceptions can unwind through its functions. */
 bool elf_syms__is_cxx(const struct elf_syms *syms);
+
+/* The debug file whose .symtab was read, or NULL. */
+const char *elf_syms__debug_file(const struct elf_syms *syms);
+/* For a file without .symtab whose debug file was not found: what was looked for
+ * (one line, for an error message); else NULL. */
+const char *elf_syms__debug_missing(const struct elf_syms *syms);
+/* The NT_GNU_BUILD_ID note in hex, "" if none. */
+const char *elf_syms__build_id(const struct elf_syms *syms);
+/* The .gnu_debuglink file name ("" if none) and its CRC-32. */
+const char *elf_syms__debuglink(const struct elf_syms *syms, uint32_t *crc);
+/* The file has a .symtab of its own. */
+bool elf_syms__has_symtab(const struct elf_syms *syms);
 
 /* The path given to elf_syms__open. */
 const char *elf_syms__path(const struct elf_syms *syms);

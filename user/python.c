@@ -459,7 +459,7 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 	struct py_proc *p;
 	struct interp in;
 	uint32_t key = (uint32_t)pid;
-	char envp[64];
+	char envp[64], root[32];
 	int r, n = 0;
 	FILE *f;
 
@@ -517,7 +517,17 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 				      "ttatrace -- python3 ...", pid, in.minor, p->reg_path);
 		return -ENOENT;
 	}
-	syms = elf_syms__open(in.path);
+	/* a stripped interpreter's debug file, looked for in the process's root */
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	{
+		char ns[PATH_MAX];
+		ssize_t len = -1;
+
+		if (!strncmp(in.path, "/proc/", 6))
+			len = readlink(in.path, ns, sizeof(ns) - 1);
+		ns[len > 0 ? len : 0] = '\0';
+		syms = elf_syms__open_in(in.path, root, ns[0] ? ns : in.path);
+	}
 	if (!syms) {
 		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(errno));
 		return -errno;
@@ -535,9 +545,16 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		elf_syms__match(syms, fn[i], sym_cb, &sf);
 		if (!sf.ok) {
 			r = -ENOENT;
-			snprintf(err, errlen, "pid %d: %s has no symbol %s (a stripped interpreter: install "
-					      "its debug symbols, e.g. libpython3.%d-dbg, or use a build with "
-					      "symbols such as pyenv's)", pid, in.path, fn[i], in.minor);
+			if (elf_syms__debug_missing(syms))
+				snprintf(err, errlen, "pid %d: %s is stripped (no .symtab, so no %s) and %s: "
+						      "install its debug symbols (e.g. Debian's "
+						      "libpython3.%d-dbg), name their directory with "
+						      "--debug-dir, or use a build with symbols such as "
+						      "pyenv's", pid, in.path, fn[i],
+					 elf_syms__debug_missing(syms), in.minor);
+			else
+				snprintf(err, errlen, "pid %d: %s has no symbol %s (not CPython's "
+						      "interpreter?)", pid, in.path, fn[i]);
 			goto out;
 		}
 		off = jcc_offset(in.path, sf.found.offset, s->verbose, fn[i]);
@@ -554,7 +571,7 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		n++;
 	}
 	if (in.asyncio[0]) {
-		struct elf_syms *as = elf_syms__open(in.asyncio);
+		struct elf_syms *as = elf_syms__open_in(in.asyncio, root, in.asyncio);
 		struct sym_find sf = { .name = "_asyncio_Task___init__" };
 		LIBBPF_OPTS(bpf_uprobe_opts, uo);
 

@@ -1631,9 +1631,11 @@ static void print_agent_summary(struct session *s)
 
 static void nothing_matched(struct session *s, const char *what)
 {
-	tt_die_msg("nothing matched: no function of %s matches %s%s (searched: %s)", what,
+	const char *note = attacher__stripped_note(s->att);
+
+	tt_die_msg("nothing matched: no function of %s matches %s%s (searched: %s)%s%s", what,
 		   s->specs[0].text, s->n_specs > 1 ? " or the other probe specs" : "",
-		   attacher__searched(s->att));
+		   attacher__searched(s->att), note[0] ? "; " : "", note);
 }
 
 int session__attach_pids(struct session *s)

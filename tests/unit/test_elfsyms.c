@@ -961,6 +961,111 @@ static void test_null_safety(void **state)
 	elf_syms__free(s);
 }
 
+/* A stripped library's separate debug file (objcopy --only-keep-debug): found by build-id
+ * under a debug directory and by .gnu_debuglink (CRC-32 checked), its .symtab read with the
+ * stripped file's offsets and code, so every symbol matches the unstripped file's. */
+static void test_debug_file(void **state)
+{
+	(void)state;
+	char lib[600], dir[600], dbg[700], out[700], ids[600], bad[700];
+	struct elf_syms *ref, *s;
+	const struct elf_sym *a, *b;
+	uint32_t crc = 0;
+	char id[200] = "";
+
+	fixture(lib, sizeof(lib), "libsymtest.so");
+	tmp_path(dir, sizeof(dir), "dbg");
+	tmp_path(ids, sizeof(ids), "ids");
+	snprintf(dbg, sizeof(dbg), "%s/keep.debug", dir);
+	snprintf(out, sizeof(out), "%s/lib/libsymtest.so", dir);
+	{
+		struct lines l = run("mkdir -p '%s/lib' && objcopy --only-keep-debug '%s' '%s' && "
+				     "objcopy --strip-all --add-gnu-debuglink='%s' '%s' '%s' && "
+				     "readelf -n '%s' | sed -n 's/.*Build ID: *//p'",
+				     dir, lib, dbg, dbg, lib, out, out);
+
+		assert_int_equal(l.n, 1);
+		snprintf(id, sizeof(id), "%s", l.v[0]);
+		lines_free(&l);
+	}
+	assert_true(strlen(id) >= 16);
+	ref = elf_syms__open(lib);
+	assert_non_null(ref);
+	assert_true(elf_syms__has_symtab(ref));
+
+	/* the file's own view: no .symtab, but its build-id and debuglink */
+	elf_syms__clear_debug_dirs();
+	s = elf_syms__open(out);
+	assert_non_null(s);
+	assert_false(elf_syms__has_symtab(s));
+	assert_string_equal(elf_syms__build_id(s), id);
+	assert_string_equal(elf_syms__debuglink(s, &crc), "keep.debug");
+	assert_int_equal(elf_syms__match(s, "libsymtest_static", NULL, NULL), 0);
+	assert_null(elf_syms__debug_missing(s)); /* no lookup asked */
+	elf_syms__free(s);
+
+	/* looked up, absent: what was looked for */
+	s = elf_syms__open_in(out, "", out);
+	assert_non_null(s);
+	assert_null(elf_syms__debug_file(s));
+	assert_non_null(elf_syms__debug_missing(s));
+	assert_non_null(strstr(elf_syms__debug_missing(s), id));
+	assert_non_null(strstr(elf_syms__debug_missing(s), ".gnu_debuglink keep.debug"));
+	elf_syms__free(s);
+
+	/* by build-id in a debug directory */
+	{
+		struct lines l = run("mkdir -p '%s/.build-id/%.2s' && cp '%s' '%s/.build-id/%.2s/%s.debug'",
+				     ids, id, dbg, ids, id, id + 2);
+
+		lines_free(&l);
+	}
+	assert_int_equal(elf_syms__add_debug_dir(ids), 0);
+	s = elf_syms__open_in(out, "", out);
+	assert_non_null(s);
+	assert_non_null(elf_syms__debug_file(s));
+	assert_non_null(strstr(elf_syms__debug_file(s), "/.build-id/"));
+	assert_int_equal(elf_syms__count(s), elf_syms__count(ref));
+	for (size_t i = 0; i < elf_syms__count(ref); i++) {
+		a = elf_syms__get(ref, i);
+		b = elf_syms__get(s, i);
+		assert_string_equal(a->name, b->name);
+		assert_int_equal(a->addr, b->addr);
+		assert_int_equal(a->offset, b->offset);
+		assert_int_equal(a->size, b->size);
+		assert_int_equal(a->nop5, b->nop5);
+		assert_int_equal(a->site_delta, b->site_delta);
+	}
+	assert_int_equal(elf_syms__match(s, "libsymtest_static", NULL, NULL), 1);
+	elf_syms__free(s);
+	elf_syms__clear_debug_dirs();
+
+	/* by .gnu_debuglink next to the file; a file of that name with another CRC-32 is not it */
+	snprintf(bad, sizeof(bad), "%s/lib/keep.debug", dir);
+	{
+		struct lines l = run("cp '%s' '%s'", lib, bad);
+
+		lines_free(&l);
+	}
+	s = elf_syms__open_in(out, "", out);
+	assert_non_null(s);
+	assert_null(elf_syms__debug_file(s));
+	assert_non_null(strstr(elf_syms__debug_missing(s), "another CRC-32"));
+	elf_syms__free(s);
+	{
+		struct lines l = run("cp '%s' '%s'", dbg, bad);
+
+		lines_free(&l);
+	}
+	s = elf_syms__open_in(out, "", out);
+	assert_non_null(s);
+	assert_string_equal(elf_syms__debug_file(s), bad);
+	assert_int_equal(elf_syms__match(s, "libsymtest_static", NULL, NULL), 1);
+	assert_int_equal(elf_syms__count(s), elf_syms__count(ref));
+	elf_syms__free(s);
+	elf_syms__free(ref);
+}
+
 static int setup(void **state)
 {
 	const char *b = getenv("TT_BUILD_DIR");
@@ -999,6 +1104,7 @@ int main(void)
 		cmocka_unit_test(test_literal_fast_path),
 		cmocka_unit_test(test_libc),
 		cmocka_unit_test(test_null_safety),
+		cmocka_unit_test(test_debug_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
