@@ -269,6 +269,27 @@ static int dup_scalar(struct loader *l, const yaml_node_t *v, const char *key, c
 	return *out ? 0 : lfail(l, v, "out of memory");
 }
 
+/* "MODULE:QUALNAME": a dotted module name, a colon, a dotted qualified name (with
+ * glob characters for python:); non-ASCII bytes are identifier characters */
+static bool py_selector_ok(const char *sel, bool glob)
+{
+	const char *colon = strchr(sel, ':'), *p;
+
+	if (!colon || colon == sel || !colon[1] || sel[0] == '.' || colon[-1] == '.')
+		return false;
+	for (p = sel; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (p == colon || isalnum(c) || c == '_' || c == '.' || c >= 0x80)
+			continue;
+		/* a qualname's part: f.<locals>.g; a glob's characters */
+		if (p > colon && (c == '<' || c == '>' || (glob && strchr("*?[]!-", c))))
+			continue;
+		return false;
+	}
+	return true;
+}
+
 /* methods: [execute, run]: joined with commas for the bootstrap's spec */
 static int load_methods(struct loader *l, const yaml_node_t *v, struct cat_entry *e)
 {
@@ -335,7 +356,7 @@ static int load_entry(struct loader *l, const yaml_node_t *m, struct cat_entry *
 		} else if (!strcmp(key, "python_class") || !strcmp(key, "python")) {
 			if (dup_scalar(l, v, key, "\"MODULE:QUALNAME\"", &e->py_sel))
 				goto fail;
-			if (!strchr(e->py_sel, ':') || strchr(e->py_sel, '\t')) {
+			if (!py_selector_ok(e->py_sel, !strcmp(key, "python"))) {
 				lfail(l, v, "%s: expected \"MODULE:QUALNAME\", got \"%s\"", key, e->py_sel);
 				goto fail;
 			}

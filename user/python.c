@@ -654,7 +654,7 @@ static const struct py_reg *reg_find(const struct py_proc *p, char kind, uint64_
 	return NULL;
 }
 
-static const struct cat_entry *entry_by_selector(const struct catalog *cat, const char *sel)
+const struct cat_entry *py_catalog__entry(const struct catalog *cat, const char *sel)
 {
 	const char *colon = sel ? strchr(sel, ':') : NULL;
 
@@ -699,10 +699,10 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 			name = NULL;
 		if (asprintf(&ns, "%s.%s", t->f[2] ? t->f[2] : "", t->f[1]) < 0)
 			ns = NULL;
-		e = entry_by_selector(s->cat, t->f[0]);
+		e = py_catalog__entry(s->cat, t->f[0]);
 	} else if (c && c->f[2]) {
 		name = strdup(c->f[2]);
-		e = entry_by_selector(s->cat, c->f[0]);
+		e = py_catalog__entry(s->cat, c->f[0]);
 	} else {
 		if (asprintf(&name, "python:%#" PRIx64, (uint64_t)rec->code) < 0)
 			name = NULL;

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 
 struct catalog;
+struct cat_entry;
 struct probe_table;
 struct ttatrace_bpf;
 struct tt_kstats;
@@ -47,5 +48,8 @@ bool py_session__take_new(struct py_session *s);
 void py_session__summary(FILE *f, const struct py_session *s, const struct tt_kstats *ks);
 /* Writes the bootstrap's spec for a catalogue (for a prepared service). 0 or -errno. */
 int py_spec__write(const struct catalog *cat, FILE *f);
+/* The catalogue entry a bootstrap selector ("class:MODULE:QUALNAME" or
+ * "func:MODULE:GLOB") came from: the first with that selector, NULL if none. */
+const struct cat_entry *py_catalog__entry(const struct catalog *cat, const char *sel);
 
 #endif

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "python.h"
 
 static const struct cat_entry *find(const struct catalog *c, const char *glob)
 {
@@ -192,6 +193,39 @@ struct bad {
 };
 
 static const struct bad bads[] = {
+	/* Python entries */
+	{ Y("primitives:") Y("  - python_class: ttaflow") Y("    kind: step"),
+	  "t.yaml:2: python_class: expected \"MODULE:QUALNAME\", got \"ttaflow\"" },
+	{ Y("primitives:") Y("  - python_class: \":Step\""),
+	  "t.yaml:2: python_class: expected \"MODULE:QUALNAME\", got \":Step\"" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:\""),
+	  "t.yaml:2: python_class: expected \"MODULE:QUALNAME\", got \"ttaflow:\"" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step*\""),
+	  "t.yaml:2: python_class: expected \"MODULE:QUALNAME\", got \"ttaflow:Step*\"" },
+	{ Y("primitives:") Y("  - python_class: \"tta flow:Step\""),
+	  "t.yaml:2: python_class: expected \"MODULE:QUALNAME\", got \"tta flow:Step\"" },
+	{ Y("primitives:") Y("  - python: \"app.:run\""),
+	  "t.yaml:2: python: expected \"MODULE:QUALNAME\", got \"app.:run\"" },
+	{ Y("primitives:") Y("  - python: [app]"),
+	  "t.yaml:2: python: expected \"MODULE:QUALNAME\", got a list" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step\"") Y("    methods: []"),
+	  "t.yaml:3: methods: expected at least one method name" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step\"") Y("    methods: [execute, \"run it\"]"),
+	  "t.yaml:3: methods: expected method names like execute" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step\"") Y("    methods: [\"\"]"),
+	  "t.yaml:3: methods: expected method names like execute" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step\"") Y("    methods: execute"),
+	  "t.yaml:3: methods: expected a list, got a scalar" },
+	{ Y("primitives:") Y("  - python: \"app:run_*\"") Y("    methods: [execute]"),
+	  "t.yaml:2: primitives entry: methods goes with python_class, not python" },
+	{ Y("primitives:") Y("  - methods: [execute]") Y("    python: \"app:run_*\""),
+	  "t.yaml:2: primitives entry: methods goes with python_class, not python" },
+	{ Y("primitives:") Y("  - match: tta_*") Y("    python_class: \"ttaflow:Step\""),
+	  "t.yaml:2: primitives entry: match and python/python_class exclude each other" },
+	{ Y("primitives:") Y("  - methods: [execute]") Y("    kind: step"),
+	  "t.yaml:2: primitives entry: missing match (a symbol glob like \"tta_*\") or python_class/python" },
+	{ Y("primitives:") Y("  - python_class: \"ttaflow:Step\"") Y("    python_methods: [execute]"),
+	  "t.yaml:3: unknown key \"python_methods\" (expected match, python_class, methods, python, name, kind, role, capture, error, error_type, context_key or slo)" },
 	{ Y("primitives:") Y("  - match: f") Y("    kind: banana"),
 	  "t.yaml:3: kind: expected one of step sequential parallel conditional switch router retry fallback timeout cache saga lambda, got \"banana\"" },
 	{ Y("primitives:") Y("  - match: f") Y("    colour: red"),
@@ -348,6 +382,84 @@ static void test_good_variants(void **state)
 	catalog__free(c);
 }
 
+/* Python entries: python_class with its methods (execute by default), python for plain
+ * functions; they keep catalogue order, the first entry of a selector names its spans,
+ * and native matching never picks them. */
+static void test_python_entries(void **state)
+{
+	(void)state;
+	const char *y = Y("primitives:") Y("  - python_class: \"ttaflow:Retry\"") Y("    kind: retry")
+		Y("  - python_class: \"ttaflow:Step\"") Y("    methods: [execute, run]") Y("    kind: step")
+		Y("    name: custom") Y("  - python_class: \"ttaflow:Step\"") Y("    kind: lambda")
+		Y("  - python: \"app.helpers:load_*\"") Y("    kind: cache")
+		Y("  - python: \"app:main.<locals>.inner\"") Y("  - match: \"tta_*\"") Y("    kind: saga")
+		Y("  - python_class: \"ünï.mod:Klasse\"") Y("    methods:") Y("      - handle");
+	char err[512] = "", *text = NULL;
+	size_t len = 0;
+	struct catalog *c = catalog__parse(y, strlen(y), "p.yaml", err, sizeof(err));
+	const struct cat_entry *e;
+	FILE *f;
+
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->n, 7);
+	assert_true(catalog__has_python(c));
+	e = &c->entries[0];
+	assert_string_equal(e->py_sel, "ttaflow:Retry");
+	assert_string_equal(e->py_methods, "execute");
+	assert_false(e->py_func);
+	assert_null(e->glob);
+	assert_int_equal(e->kind, KIND_RETRY);
+	e = &c->entries[1];
+	assert_string_equal(e->py_methods, "execute,run");
+	assert_string_equal(e->name, "custom");
+	assert_int_equal(e->kind, KIND_STEP);
+	e = &c->entries[3];
+	assert_string_equal(e->py_sel, "app.helpers:load_*");
+	assert_true(e->py_func);
+	assert_null(e->py_methods);
+	assert_int_equal(e->kind, KIND_CACHE);
+	assert_string_equal(c->entries[4].py_sel, "app:main.<locals>.inner");
+	assert_string_equal(c->entries[6].py_methods, "handle");
+
+	/* the bootstrap's spec: every Python entry, in catalogue order */
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(py_spec__write(c, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "\nclass\tttaflow:Retry\texecute\nclass\tttaflow:Step\texecute,run\n"
+				     "class\tttaflow:Step\texecute\nfunc\tapp.helpers:load_*\n"
+				     "func\tapp:main.<locals>.inner\nclass\tünï.mod:Klasse\thandle\n"));
+	assert_null(strstr(text, "tta_"));
+	free(text);
+
+	/* first match wins: the first entry with a selector decides kind and name */
+	e = py_catalog__entry(c, "class:ttaflow:Step");
+	assert_ptr_equal(e, &c->entries[1]);
+	assert_ptr_equal(py_catalog__entry(c, "class:ttaflow:Retry"), &c->entries[0]);
+	assert_ptr_equal(py_catalog__entry(c, "func:app.helpers:load_*"), &c->entries[3]);
+	/* a class selector is not a function's, nor the reverse */
+	assert_null(py_catalog__entry(c, "func:ttaflow:Step"));
+	assert_null(py_catalog__entry(c, "class:app.helpers:load_*"));
+	assert_null(py_catalog__entry(c, "class:ttaflow:Saga"));
+	assert_null(py_catalog__entry(c, "ttaflow"));
+	assert_null(py_catalog__entry(c, NULL));
+
+	/* native symbols only ever match native entries */
+	e = catalog__match(c, "/x/demo", "tta_saga");
+	assert_ptr_equal(e, &c->entries[5]);
+	assert_null(catalog__match(c, "/x/demo", "execute"));
+	assert_null(catalog__match(c, "/x/demo", "load_x"));
+	catalog__free(c);
+
+	/* a native-only catalogue has none */
+	y = Y("primitives:") Y("  - match: f");
+	c = catalog__parse(y, strlen(y), "n.yaml", err, sizeof(err));
+	assert_non_null(c);
+	assert_false(catalog__has_python(c));
+	catalog__free(c);
+}
+
 static void test_load_missing(void **state)
 {
 	(void)state;
@@ -426,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_demo_catalog), cmocka_unit_test(test_demo_offsets_catalog),
 		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_good_variants),
 		cmocka_unit_test(test_load_missing), cmocka_unit_test(test_doc_example), cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_python_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -70,19 +70,22 @@ def _read_spec(spec_path):
                 entries.append([parts[1], "func", None])
     else:
         cur = None
+        methods = None  # an entry's methods, which may come before its python_class
         for raw in text.splitlines():
             line = raw.split(" #")[0].strip()
             if line.startswith("- "):
-                cur = None
+                cur = methods = None
                 line = line[2:].strip()
             key, _, val = line.partition(":")
             val = val.strip().strip("\"'")
             if key in ("python_class", "python") and val:
                 cur = [val, "class" if key == "python_class" else "func",
-                       ["execute"] if key == "python_class" else None]
+                       (methods or ["execute"]) if key == "python_class" else None]
                 entries.append(cur)
-            elif key == "methods" and cur is not None and cur[1] == "class":
-                cur[2] = [m.strip().strip("\"'") for m in val.strip("[]").split(",") if m.strip()]
+            elif key == "methods":
+                methods = [m.strip().strip("\"'") for m in val.strip("[]").split(",") if m.strip()]
+                if cur is not None and cur[1] == "class":
+                    cur[2] = methods
     out = []
     for sel, kind, methods in entries:
         mod, _, qual = sel.partition(":")
