@@ -209,16 +209,22 @@ export BUILD
 
 # test_dwarf reads the demo's DWARF
 $(BUILD)/tests/test_dwarf: $(BUILD)/workflow-demo
+# test_rettype classifies the return types of the errtype fixture (DWARF, none, BTF)
+$(BUILD)/tests/test_rettype: $(BUILD)/fixtures/errtype $(BUILD)/fixtures/errtype-nodebug
+
+# the errtype fixture without its DWARF: no type information, no error rule
+$(BUILD)/fixtures/errtype-nodebug: $(BUILD)/fixtures/errtype
+	$(Q)objcopy --strip-debug $< $@
 
 unit: $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS)
 	$(Q)bash tests/run-unit.sh $(UNIT_BINS)
 
-e2e: all $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped
+e2e: all $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped $(BUILD)/fixtures/errtype-nodebug
 	$(Q)bash tests/e2e/run.sh
 
 test: deps
 	$(Q)$(MAKE) --no-print-directory all $(UNIT_BINS) $(FIXTURE_LIBS) $(FIXTURE_BINS) $(BUILD)/workflow-demo-stripped \
-		$(FUZZ_BINS)
+		$(BUILD)/fixtures/errtype-nodebug $(FUZZ_BINS)
 	$(Q)FUZZ_BINS="$(FUZZ_BINS)" bash tests/run-all.sh $(UNIT_BINS)
 
 demo: deps

@@ -228,7 +228,8 @@ struct {
  * innermost fitting frame is the one. The exit then needs no attach cookie: one
  * helper call (~20 ns here) less per call. */
 #define TT_EXIT_BY_SP 1
-_Static_assert(TT_COOKIE_TRACEPARENT < (1ULL << 40), "cookie flags must fit tt_frame.cflags");
+_Static_assert(TT_COOKIE_TRACEPARENT < (1ULL << 40) && TT_COOKIE_RET_MASK < (1ULL << 40),
+	       "cookie flags must fit tt_frame.cflags");
 #else
 #define RET_SP_DELTA 0
 /* arm64: a caller that keeps its link register in a register can call at its own
@@ -251,7 +252,7 @@ static __always_inline struct tt_kstats *stats(void)
 /* Counts one paired exit. Inlined, as a BPF-to-BPF call costs ~12 ns per exit
  * here; tt_hist_log2 has no branches, so the verifier still walks the bucket
  * arithmetic once per path of on_exit, not once per bucket range. */
-static __always_inline void tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
+static __always_inline void tt_hist_exit(__u32 probe_id, __u64 dur, int err)
 {
 	struct tt_hist *h = bpf_map_lookup_elem(&hists, &probe_id);
 	__u32 b;
@@ -263,7 +264,7 @@ static __always_inline void tt_hist_exit(__u32 probe_id, __u64 dur, int ret)
 	h->sum_ns += dur;
 	if (dur > h->max_ns)
 		h->max_ns = dur;
-	if (ret < 0)
+	if (err)
 		h->errors++;
 	h->inflight--;
 	if (b < TT_HIST_NBUCKETS)
@@ -748,23 +749,33 @@ static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *s
 	rec->sample_ppm = stk->samp & ~TT_SAMPLE_KEPT;
 }
 
-/* Whether an unpicked root is an error for --keep-errors: its catalogue error
- * rule when it has one (as userspace sets the span's status), else a negative
- * return value as an int (as the histograms count errors). */
-static __always_inline int root_is_error(__u64 cookie, __u32 probe_id, struct tt_frame *f,
-					 long ret)
+/* --- errors: the catalogue's rule, else the return type's (errtype) --------------
+ * Whether a finished call is an error: its catalogue error rule when it has one
+ * (as userspace sets the span's status), else the rule its return type gave it
+ * at attach (cookie bits TT_COOKIE_RET_*: a signed integer is an error when
+ * negative at its width; void, pointers and the rest never are). The histograms
+ * (errors_total, SLOs, the summary) and --keep-errors' root verdict both ask here. */
+static __always_inline int exit_is_error(__u64 cookie, __u32 probe_id, struct tt_frame *f, long ret)
 {
 	struct tt_probe_cfg *cfg;
 	__s64 x, v;
 
 	if (!(cookie & TT_COOKIE_ERR_RULE))
-		return (int)ret < 0;
+		return tt_ret_rule_error((cookie & TT_COOKIE_RET_MASK) >> TT_COOKIE_RET_SHIFT, ret);
 	cfg = bpf_map_lookup_elem(&probe_cfg, &probe_id);
 	if (!cfg)
-		return (int)ret < 0;
+		return tt_ret_rule_error((cookie & TT_COOKIE_RET_MASK) >> TT_COOKIE_RET_SHIFT, ret);
+	if (cfg->err_op == TT_ERR_NONE)
+		return 0; /* the catalogue says: no return value is an error */
 	if (cfg->err_cap < 0) {
-		/* userspace sign-extends a return value that fits 32 bits */
-		x = ((__u64)ret >> 32) == 0 ? (__s64)(__s32)ret : ret;
+		__u32 sh = cfg->err_sext & 63;
+
+		/* "(int)ret": the value at that width; plain "ret": as userspace
+		 * shows it (sign-extended when it fits 32 bits) */
+		if (sh)
+			x = (__s64)((__u64)ret << sh) >> sh;
+		else
+			x = ((__u64)ret >> 32) == 0 ? (__s64)(__s32)ret : ret;
 	} else {
 		__u32 k = cfg->err_cap & (TT_MAX_CAPS - 1);
 		__u32 sh = cfg->err_sext & 63;
@@ -778,6 +789,7 @@ static __always_inline int root_is_error(__u64 cookie, __u32 probe_id, struct tt
 	v = cfg->err_value;
 	return tt_err_holds(cfg->err_op, x, v);
 }
+/* --- end errors --- */
 
 struct tail_flush_ctx {
 	struct tt_tailbuf *b;
@@ -978,7 +990,7 @@ __noinline int tt_tail_exit(struct tt_stack *stk, __u32 match_d, __u64 now, long
 	probe_id = f->probe_id;
 	key = stk->trace_key;
 	if (f->span_id == key)
-		return tail_root(key, tail_errors && root_is_error(cookie, probe_id, f, ret),
+		return tail_root(key, tail_errors && exit_is_error(cookie, probe_id, f, ret),
 				 now - f->start_ns, st);
 	r = bpf_map_lookup_elem(&rec_scratch, &zero);
 	if (r) {
@@ -1033,7 +1045,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	struct tt_stack *stk;
 	struct tt_frame *f;
 	__u64 flags;
-	int i, match = -1, kept = 0;
+	int i, match = -1, kept = 0, ret_caps;
 	__u32 d;
 
 	if (st)
@@ -1082,8 +1094,21 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	probe_id = f->probe_id;
 	cookie = probe_id | (__u64)f->cflags << 32;
 
+	/* a catalogue error rule on a return-value capture reads it before the
+	 * histogram judges the call (other return captures only for sent spans) */
+	ret_caps = f->has_caps && (cookie & TT_COOKIE_RET_CAPS);
+	if (ret_caps && (cookie & TT_COOKIE_ERR_RULE)) {
+		struct tt_caps *sc = scratch_caps();
+
+		if (sc) {
+			__builtin_memcpy(sc, &f->caps, sizeof(*sc));
+			tt_capture(ctx, probe_id, 1);
+			__builtin_memcpy(&f->caps, sc, sizeof(f->caps));
+		}
+		ret_caps = 0;
+	}
 	/* counted before the ring buffer so a full ring loses spans, never counts */
-	tt_hist_exit(probe_id, now - f->start_ns, (int)ret);
+	tt_hist_exit(probe_id, now - f->start_ns, exit_is_error(cookie, probe_id, f, ret));
 
 	if (f->ctx_registered) {
 		struct tt_ctx_id id = { .tgid = bpf_get_current_pid_tgid() >> 32, .key = f->ctx_key };
@@ -1118,7 +1143,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 					     sizeof(struct tt_span_rec));
 
 	/* return-value reads only for spans that may be sent */
-	if (f->has_caps && (cookie & TT_COOKIE_RET_CAPS)) {
+	if (ret_caps) {
 		struct tt_caps *sc = scratch_caps();
 
 		if (sc) {

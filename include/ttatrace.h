@@ -36,6 +36,37 @@ enum tt_rec_type {
 #define TT_COOKIE_ERR_RULE (1ULL << 35)
 /* a capture named traceparent: a root honours the remote sampled flag */
 #define TT_COOKIE_TRACEPARENT (1ULL << 36)
+/* The error rule of a probe without a catalogue rule, from its return type
+ * (user/rettype.c): a 3-bit field, TT_RET_NEG_* (0: no return value is an error) */
+#define TT_COOKIE_RET_SHIFT 37
+#define TT_COOKIE_RET_MASK (7ULL << TT_COOKIE_RET_SHIFT)
+enum tt_ret_rule {
+	TT_RET_NONE = 0, /* void, pointers, unsigned, floats, structs, or no type information */
+	TT_RET_NEG_S8 = 1, /* a signed integer of 1, 2, 4 or 8 bytes: negative is an error */
+	TT_RET_NEG_S16 = 2,
+	TT_RET_NEG_S32 = 3,
+	TT_RET_NEG_S64 = 4,
+};
+#define TT_COOKIE_RET(rule) ((__u64)(rule) << TT_COOKIE_RET_SHIFT)
+
+/* Whether a return value is an error under a return-type rule: the sign of the
+ * value at the type's width (an int is negative by its low 32 bits, whatever the
+ * upper half of the register holds). One definition for both sides. */
+static inline int tt_ret_rule_error(__u32 rule, __u64 ret)
+{
+	switch (rule) {
+	case TT_RET_NEG_S8:
+		return (__s8)ret < 0;
+	case TT_RET_NEG_S16:
+		return (__s16)ret < 0;
+	case TT_RET_NEG_S32:
+		return (__s32)ret < 0;
+	case TT_RET_NEG_S64:
+		return (__s64)ret < 0;
+	default:
+		return 0;
+	}
+}
 
 /* Captures: at most TT_MAX_CAPS values per span, TT_MAX_STR_CAPS of them strings
  * of up to TT_STR_CAP_BYTES bytes (NUL included), read in the kernel. */
@@ -98,7 +129,9 @@ struct tt_probe_cfg {
 	 * the span's status) */
 	__u8 err_op; /* enum tt_err_op */
 	__s8 err_cap; /* operand: -1 the return value, else a capture index */
-	__u8 err_sext; /* sign-extend the operand capture from 64 - err_sext bits */
+	/* sign-extend the operand capture from 64 - err_sext bits; for the return
+	 * value (a cast like "(int)ret < 0"), 0 keeps it as userspace shows it */
+	__u8 err_sext;
 	__s8 tp_cap; /* index of a string capture named traceparent, -1: none */
 	__u8 _pad[2];
 	__s64 err_value;

@@ -260,26 +260,27 @@ _Static_assert((int)ERR_NONE == (int)TT_ERR_NONE && (int)ERR_LT == (int)TT_ERR_L
 		       (int)ERR_NE == (int)TT_ERR_NE,
 	       "enum err_op must follow enum tt_err_op");
 
-static const char *op_text(enum err_op op)
+/* v's low bits sign-extended to 64 */
+static int64_t sext_bits(uint64_t v, unsigned bits)
 {
-	static const char *const t[] = { "", "<", "<=", ">", ">=", "==", "!=" };
-
-	return op <= ERR_NE ? t[op] : "?";
+	return bits >= 64 ? (int64_t)v : (int64_t)(v << (64 - bits)) >> (64 - bits);
 }
 
 /* The catalogue's error rule on the return value or a captured number. */
 static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct tt_probe *pr,
-			    const int64_t *nums, const struct tt_caps *c)
+			    const int64_t *nums, const struct tt_caps *c, uint64_t raw_ret)
 {
 	const struct error_rule *r = &pr->cat->error;
 	int64_t x;
 	int i;
 
+	if (r->none)
+		s->error_ruled = true; /* no value is an error */
 	if (r->op == ERR_NONE || !r->operand)
 		return 0;
 	s->error_ruled = true;
 	if (!strcmp(r->operand, "ret")) {
-		x = s->ret;
+		x = r->ret_bits ? sext_bits(raw_ret, r->ret_bits) : s->ret;
 	} else {
 		for (i = 0; i < pr->n_caps; i++)
 			if (!strcmp(pr->caps[i].name, r->operand))
@@ -294,10 +295,24 @@ static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct 
 	}
 	s->status = TT_STATUS_ERROR;
 	s->status_msg = tt_arena__printf(t->arena, "%s %s %lld (%s = %lld)", r->operand,
-					 op_text(r->op), (long long)r->value, r->operand, (long long)x);
+					 err_op__text(r->op), (long long)r->value, r->operand, (long long)x);
 	return tt_span__set_str(t, s, "error.type",
 				r->error_type ? r->error_type :
 						tt_arena__printf(t->arena, "%s=%lld", r->operand, (long long)x));
+}
+
+/* Without a catalogue rule, the return type's (errtype): a signed integer is an
+ * error when negative at its width, as the kernel counted it. */
+static int apply_ret_rule(struct tt_trace *t, struct tt_span *s, const struct tt_probe *pr,
+			  uint64_t raw_ret)
+{
+	s->error_ruled = true;
+	if (!tt_ret_rule_error(pr->ret.rule, raw_ret))
+		return 0;
+	s->status = TT_STATUS_ERROR;
+	s->status_msg = tt_arena__printf(t->arena, "ret < 0 (ret = %lld, %s)", (long long)s->ret,
+					 pr->ret.type);
+	return tt_span__set_str(t, s, "error.type", tt_arena__printf(t->arena, "ret=%lld", (long long)s->ret));
 }
 
 /* A Python primitive that ended with an exception: its class name (the kernel
@@ -378,6 +393,10 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 		/* the return register is 64-bit; most functions return int, whose
 		 * negative values arrive zero-extended: sign-extend what fits 32 bits */
 		s->ret = ((uint64_t)r->ret >> 32) == 0 ? (int64_t)(int32_t)(uint32_t)r->ret : r->ret;
+		/* a signed return type says the width: a long's 4294967295 stays
+		 * positive, an int's upper half is ignored */
+		if (pr && pr->ret.rule != TT_RET_NONE)
+			s->ret = sext_bits(r->ret, 8u << (pr->ret.rule - 1));
 		s->pid = r->pid;
 		s->tid = r->tid;
 		s->probe_id = r->probe_id;
@@ -394,7 +413,12 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 				err = -ENOMEM;
 				goto cleanup;
 			}
-			apply_error_rule(&t, s, pr, nums, p->caps[i]);
+			apply_error_rule(&t, s, pr, nums, p->caps[i], r->ret);
+		}
+		if (pr && !s->error_ruled && !(r->flags & TT_SPAN_PY_EXC) &&
+		    apply_ret_rule(&t, s, pr, r->ret)) {
+			err = -ENOMEM;
+			goto cleanup;
 		}
 		if (pr && pr->n_attrs) {
 			size_t k;

@@ -22,6 +22,7 @@
 #include "insn.h"
 #include "probes.h"
 #include "procmaps.h"
+#include "rettype.h"
 #include "uprobe_multi.h"
 
 struct sym_cache_ent {
@@ -30,6 +31,8 @@ struct sym_cache_ent {
 	int err;
 	uint64_t *deny_addrs; /* addresses of denied functions, under any of their names */
 	size_t n_deny;
+	struct ret_types *rt; /* return types, read at the first probe of the file */
+	bool rt_read;
 	struct sym_cache_ent *next;
 };
 
@@ -62,6 +65,8 @@ struct attacher {
 	bool allow_unsafe; /* --allow-unsafe-probes: the deny list is off */
 	char cxx_example[256]; /* a traced function in C++ code, "" if none yet */
 };
+
+static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path);
 
 /* The C++ exception warning is given once per run, whatever the attacher. */
 static bool cxx_warned_run;
@@ -168,14 +173,31 @@ void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cf
 /* The kernel's view of a probe's captures and error rule (map probe_cfg). */
 static int write_probe_cfg(struct attacher *a, struct tt_probe *p, const struct tt_probe_cfg *cfg)
 {
-	if (!p->cookie_flags)
+	if (!(p->cookie_flags & ~TT_COOKIE_RET_MASK))
 		return 0;
 	if (a->cfg_map_fd >= 0 && bpf_map_update_elem(a->cfg_map_fd, &p->id, cfg, BPF_ANY)) {
 		fprintf(stderr, "ttatrace: warning: no room for the captures of %s (more than %d "
 				"probes with captures or error rules)\n", p->label, TT_MAX_CAP_PROBES);
-		p->cookie_flags = 0;
+		p->cookie_flags &= TT_COOKIE_RET_MASK;
 	}
 	return 0;
+}
+
+/* The return-type error rule of a function of the file at open_path (errtype); the
+ * file's types are read once, at its first probe. */
+static void ret_rule_for(struct attacher *a, const char *open_path, const struct elf_sym *s,
+			 struct ret_rule *out)
+{
+	struct sym_cache_ent *ce = syms_for(a, open_path);
+
+	if (ce && !ce->rt_read) {
+		ce->rt_read = true;
+		ce->rt = ret_types__open(open_path);
+		if (a->verbose > 1)
+			fprintf(stderr, "ttatrace: return types of %s: %zu functions (%s)\n", open_path,
+				ret_types__count(ce->rt), ret_types__source(ce->rt));
+	}
+	ret_types__lookup(ce ? ce->rt : NULL, s->addr, s->name, out);
 }
 
 /* Catalogue entry, resolved captures and the kernel's capture config for a new
@@ -200,10 +222,13 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 	cfg.ctx_key = -1;
 	cfg.err_cap = -1;
 	cfg.tp_cap = -1;
-	if (e->error.op != ERR_NONE && e->error.operand) {
-		/* the kernel's tail rule judges a root as userspace will */
+	if ((e->error.op != ERR_NONE && e->error.operand) || e->error.none) {
+		/* the kernel judges the call as userspace will (histograms, tail rules);
+		 * "none" is a rule too: the return type's does not apply */
 		cfg.err_op = (__u8)e->error.op;
 		cfg.err_value = e->error.value;
+		if (e->error.ret_bits)
+			cfg.err_sext = (__u8)(64 - e->error.ret_bits);
 		p->cookie_flags |= TT_COOKIE_ERR_RULE;
 	}
 	if (!e->n_caps)
@@ -273,6 +298,7 @@ void attacher__free(struct attacher *a)
 		struct sym_cache_ent *n = a->cache->next;
 
 		elf_syms__free(a->cache->syms);
+		ret_types__free(a->cache->rt);
 		free(a->cache->deny_addrs);
 		free(a->cache);
 		a->cache = n;
@@ -529,6 +555,8 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 			added = -ENOMEM;
 			goto cleanup;
 		}
+		ret_rule_for(a, open_path, s, &probes[i]->ret);
+		probes[i]->cookie_flags |= TT_COOKIE_RET(probes[i]->ret.rule);
 		offs[i] = probes[i]->probe_off;
 		cookies[i] = probes[i]->id | probes[i]->cookie_flags;
 	}
@@ -658,14 +686,18 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 	if (a->dry_run) {
 		for (i = 0; i < m.n; i++) {
 			const struct elf_sym *s = &m.syms[i];
-			char pbuf[40];
+			const struct cat_entry *e = a->cat ? catalog__match(a->cat, map_path, s->name) : NULL;
+			struct ret_rule rr;
+			char pbuf[40], ebuf[128];
 
-			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\n", map_path,
+			ret_rule_for(a, open_path, s, &rr);
+			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\t%s\n", map_path,
 				s->name, s->offset, s->addr,
 				s->classified ? insn__class_name(s->entry_class) : "-",
 				placement_text(s->classified,
 					       a->at_entry ? s->entry_class : s->site_class,
-					       a->at_entry ? 0 : s->site_delta, pbuf, sizeof(pbuf)));
+					       a->at_entry ? 0 : s->site_delta, pbuf, sizeof(pbuf)),
+				ret_rule__text(e ? &e->error : NULL, &rr, ebuf, sizeof(ebuf)));
 		}
 		total = m.n;
 	} else {

@@ -496,6 +496,31 @@ int error_rule__parse(const char *text, struct error_rule *out, char *err, size_
 		text = p = "";
 	while (*p == ' ')
 		p++;
+	if (!strncmp(p, "none", 4) && !p[4 + strspn(p + 4, " ")]) {
+		out->none = true; /* no value is an error, whatever the return type */
+		return 0;
+	}
+	if (*p == '(') {
+		/* a cast of the return value: its sign at that width */
+		static const struct {
+			const char *name;
+			uint8_t bits;
+		} casts[] = { { "s8", 8 },  { "s16", 16 }, { "s32", 32 }, { "s64", 64 },
+			      { "int", 32 }, { "long", 64 } };
+		size_t len = strcspn(p + 1, ")");
+
+		for (size_t i = 0; i < sizeof(casts) / sizeof(casts[0]); i++)
+			if (len == strlen(casts[i].name) && !strncmp(p + 1, casts[i].name, len))
+				out->ret_bits = casts[i].bits;
+		if (!out->ret_bits || p[1 + len] != ')' || strncmp(p + 2 + len, "ret", 3) ||
+		    isalnum((unsigned char)p[5 + len]) || strchr("_.-", p[5 + len]) != NULL) {
+			snprintf(err, errlen, "bad error rule \"%s\": a cast applies to ret only and is one of (s8) (s16) (s32) (s64) (int) (long), e.g. \"(int)ret < 0\"",
+				 text);
+			out->ret_bits = 0;
+			return -EINVAL;
+		}
+		p += 2 + len;
+	}
 	name = p;
 	/* capture names are attribute keys: letters, digits, '_', '.' and '-' */
 	while (isalnum((unsigned char)p[n]) || p[n] == '_' || p[n] == '.' || p[n] == '-')
@@ -541,7 +566,24 @@ int error_rule__parse(const char *text, struct error_rule *out, char *err, size_
 	}
 	out->op = op;
 	out->value = v;
+	if (out->ret_bits && out->ret_bits < 64) {
+		int64_t lo = -((int64_t)1 << (out->ret_bits - 1)), hi = ((int64_t)1 << (out->ret_bits - 1)) - 1;
+
+		if (v < lo || v > hi) {
+			snprintf(err, errlen, "bad error rule \"%s\": %lld does not fit a %u-bit signed value",
+				 text, v, out->ret_bits);
+			error_rule__clear(out);
+			return -EINVAL;
+		}
+	}
 	return 0;
+}
+
+const char *err_op__text(enum err_op op)
+{
+	static const char *const t[] = { "", "<", "<=", ">", ">=", "==", "!=" };
+
+	return op <= ERR_NE ? t[op] : "?";
 }
 
 bool error_rule__match(const struct error_rule *r, int64_t v)

@@ -426,14 +426,15 @@ static int load_entry(struct loader *l, const yaml_node_t *m, struct cat_entry *
 			lfail(l, error_node, "error: %s", why);
 			goto fail;
 		}
-		if (strcmp(e->error.operand, "ret") && cat_entry__find_capture(e, e->error.operand) < 0) {
+		if (e->error.operand && strcmp(e->error.operand, "ret") &&
+		    cat_entry__find_capture(e, e->error.operand) < 0) {
 			lfail(l, error_node, "error: \"%s\" is neither ret nor the name of a capture of this entry",
 			      e->error.operand);
 			goto fail;
 		}
 	}
 	if (etype_node) {
-		if (!error_node) {
+		if (!error_node || e->error.none) {
 			lfail(l, etype_node, "error_type: needs an error rule (error: ret < 0) in the same entry");
 			goto fail;
 		}

@@ -82,8 +82,13 @@ enum err_op { ERR_NONE = 0, ERR_LT, ERR_LE, ERR_GT, ERR_GE, ERR_EQ, ERR_NE };
 
 struct error_rule {
 	enum err_op op;
-	char *operand; /* "ret" or a capture name */
+	char *operand; /* "ret" or a capture name; NULL with none */
 	int64_t value;
+	/* "error: none": no value is an error (the return type's rule is off) */
+	bool none;
+	/* "(int)ret < 0": the return value read at 8, 16, 32 or 64 bits, signed; 0:
+	 * as shown (sign-extended when its upper half is zero) */
+	uint8_t ret_bits;
 	char *error_type; /* error.type attribute value; default: the operand and value */
 };
 
@@ -109,7 +114,8 @@ struct cat_entry {
 	enum prim_role role;
 	struct capture caps[CAT_MAX_CAPTURES];
 	int n_caps;
-	struct error_rule error; /* op ERR_NONE: the kind's default (none) */
+	/* op ERR_NONE and not none: the return type's rule (user/rettype.h) */
+	struct error_rule error;
 	int ctx_key; /* index in caps of the context key, -1 for none */
 	struct slo slo;
 	int line; /* line in the file, for messages */
@@ -145,7 +151,7 @@ void catalog__free(struct catalog *c);
  * a message. */
 int capture__parse(const char *expr, struct capture *out, char *err, size_t errlen);
 void capture__clear(struct capture *c);
-/* Parses "ret < 0", "status != 0" ... 0 or -EINVAL. */
+/* Parses "ret < 0", "status != 0", "(int)ret < 0", "none" ... 0 or -EINVAL. */
 int error_rule__parse(const char *text, struct error_rule *out, char *err, size_t errlen);
 /* First entry whose binary (procmaps__name_matches) and glob match; NULL if none. */
 const struct cat_entry *catalog__match(const struct catalog *c, const char *binary_path,
@@ -163,6 +169,8 @@ int capture__copy(struct capture *dst, const struct capture *src);
 /* Whether the capture reads a string (CAP_FINAL_STR or CAP_FINAL_STR_PTR). */
 bool capture__is_string(const struct capture *c);
 void error_rule__clear(struct error_rule *r);
+/* "<", "<=" ... "!=" ("" for ERR_NONE). */
+const char *err_op__text(enum err_op op);
 /* Whether value v (ret or the operand capture's value) is an error under r; false for ERR_NONE. */
 bool error_rule__match(const struct error_rule *r, int64_t v);
 /* Index of the capture named name in e, -1 if none. */

@@ -133,8 +133,9 @@ static const struct argp_option options[] = {
 	  "histograms and /metrics still count every call",
 	  4 },
 	{ "keep-errors", OPT_KEEP_ERRORS, NULL, 0,
-	  "Also keep every trace whose root (the workflow) failed (default when --sample < 1 "
-	  "or --target-rate); the kernel holds an unpicked trace's spans until its root exits",
+	  "Also keep every trace whose root (the workflow) failed by its error rule (default "
+	  "when --sample < 1 or --target-rate); the kernel holds an unpicked trace's spans "
+	  "until its root exits",
 	  4 },
 	{ "no-keep-errors", OPT_NO_KEEP_ERRORS, NULL, 0, "Do not keep error traces head sampling dropped",
 	  4 },
@@ -176,8 +177,10 @@ static const struct argp_option options[] = {
 	  4 },
 	{ "list-probes", OPT_LIST_PROBES, NULL, 0,
 	  "Print every function that would be probed (binary, symbol, offset, address, the "
-	  "class of its first instruction, and where its probes go with their class: "
-	  "nop5, emulated, stepped, refused, @+N past the entry) and exit without tracing",
+	  "class of its first instruction, where its probes go with their class: "
+	  "nop5, emulated, stepped, refused, @+N past the entry, and its error rule: "
+	  "the catalogue's, else from its return type, e.g. ret<0 (int), none (pointer), "
+	  "none (no type info)) and exit without tracing",
 	  4 },
 	{ 0 },
 };

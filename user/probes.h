@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rettype.h"
+
 struct bpf_link;
 struct cat_entry;
 struct capture;
@@ -36,6 +38,8 @@ struct tt_probe {
 	struct capture *caps; /* resolved copies of cat->caps (offsets filled) */
 	int n_caps;
 	uint64_t cookie_flags; /* TT_COOKIE_* */
+	/* the error rule of its return type, used when the catalogue gives none */
+	struct ret_rule ret;
 	bool muted; /* the governor stopped its spans (histograms continue) */
 	bool detached; /* the governor removed its uprobes */
 	struct bpf_link *entry;

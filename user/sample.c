@@ -34,9 +34,8 @@ bool sample__decide(uint32_t rnd, uint64_t threshold)
 
 bool sample__span_is_error(const struct tt_span *s)
 {
-	if (s->status != TT_STATUS_UNSET || s->error_ruled)
-		return s->status == TT_STATUS_ERROR;
-	return (int32_t)(uint32_t)(uint64_t)s->ret < 0;
+	/* the assembler judged it: the catalogue's rule, else the return type's */
+	return s->status == TT_STATUS_ERROR;
 }
 
 enum sample_verdict sample__verdict(const struct tt_trace *t, const struct sample_rules *r)

@@ -32,9 +32,8 @@ enum sample_verdict {
 	SAMPLE_DROP,
 };
 
-/* A span is an error when its status says so (catalogue error rules), or, with no
- * status set, when its return value as an int is negative (as the histograms
- * count errors). */
+/* A span is an error when its status says so: the assembler sets it from the
+ * catalogue's error rule, else from the return type's (as the kernel counts). */
 bool sample__span_is_error(const struct tt_span *s);
 /* Verdict for a finished trace: head-picked unless its root carries
  * TT_SPAN_UNSAMPLED; else the kernel's own tail verdict when the root carries one

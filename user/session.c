@@ -734,7 +734,7 @@ static int list_lib(void *ctx, const char *path)
 /* Prints what would be attached, through the attacher's dry run: the same matching
  * as a real attach, nothing loaded. Returns the number listed. */
 static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const struct tt_opts *o,
-		       bool listing)
+		       const struct catalog *cat, bool listing)
 {
 	struct probe_table *pt = probe_table__new(); /* stays empty: dedup by offset only */
 	struct attacher *a = pt ? attacher__new(NULL, NULL, NULL, NULL, pt, specs, n_specs, 0) : NULL;
@@ -749,7 +749,8 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 	attacher__set_dry_run(a, f);
 	attacher__set_probe_at_entry(a, o->probe_at_entry);
 	attacher__set_allow_unsafe(a, o->allow_unsafe);
-	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\tprobe\n");
+	attacher__set_catalog(a, cat, -1); /* the errors column names the catalogue's rules */
+	fprintf(f, "binary\tsymbol\toffset\taddress\tentry\tprobe\terrors\n");
 	for (i = 0; i < o->n_pids && r >= 0; i++) {
 		r = attacher__scan_pid(a, o->pids[i], err, sizeof(err));
 		if (r >= 0)
@@ -799,7 +800,7 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 static uint32_t hist_slots(struct probe_spec *specs, size_t n_specs, const struct tt_opts *o)
 {
 	FILE *null = fopen("/dev/null", "w");
-	int n = null ? list_probes(null, specs, n_specs, o, false) : -1;
+	int n = null ? list_probes(null, specs, n_specs, o, NULL, false) : -1;
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t cap = TT_HIST_BUDGET_BYTES / (sizeof(struct tt_hist) * (uint64_t)(ncpu > 0 ? ncpu : 1));
 	uint64_t want = n < 0 ? TT_HIST_DEFAULT_PROBES : (uint64_t)n + (uint64_t)n / 4 + 64;
@@ -890,7 +891,7 @@ int session__prepare(struct session *s)
 int session__list_probes(struct session *s, FILE *f)
 {
 	/* a dry run: nothing is loaded or attached */
-	int r = list_probes(f, s->specs, s->n_specs, &s->o, true);
+	int r = list_probes(f, s->specs, s->n_specs, &s->o, s->cat, true);
 
 	if (r >= 0)
 		fprintf(stderr, "ttatrace: %d functions would be probed\n", r);

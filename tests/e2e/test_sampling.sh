@@ -164,16 +164,19 @@ PY
 CLASS="(nop5|emulated|stepped|refused)"
 "$TTATRACE" --list-probes --probe 'tta_*' -- "$DEMO" >"$T/list.out" 2>"$T/list.err" ||
 	{ cat "$T/list.err" >&2; fail "--list-probes failed"; }
-assert_eq "$(head -1 "$T/list.out")" "$(printf 'binary\tsymbol\toffset\taddress\tentry\tprobe')" "--list-probes header"
+assert_eq "$(head -1 "$T/list.out")" "$(printf 'binary\tsymbol\toffset\taddress\tentry\tprobe\terrors')" "--list-probes header"
 assert_eq "$(tail -n +2 "$T/list.out" | wc -l)" 31 "--list-probes: demo functions"
-for f in tta_workflow_run tta_sequential tta_retry_attempt tta_pool_task; do
-	grep -Eq "workflow-demo	$f	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?$" "$T/list.out" || fail "--list-probes: no $f"
+# the error rule from each return type (DWARF): int, and the checksum's uint64_t
+for f in "tta_workflow_run	ret<0 (int)" "tta_sequential	ret<0 (int)" "tta_retry_attempt	ret<0 (int)" \
+	"tta_pool_task	ret<0 (int)" "tta_hot_checksum	none (uint64_t)"; do
+	grep -Eq "workflow-demo	${f%%	*}	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?	${f#*	}\$" "$T/list.out" ||
+		{ grep "${f%%	*}" "$T/list.out" >&2; fail "--list-probes: no ${f%%	*} with rule ${f#*	}"; }
 done
 grep -q "31 functions would be probed" "$T/list.err" || fail "--list-probes count line"
 # a program not started: its libraries, as its loader resolves them (not run)
 "$TTATRACE" --list-probes --probe 'libc:malloc' --probe tta_workflow_run -- "$DEMO" >"$T/listl.out" 2>"$T/listl.err" ||
 	{ cat "$T/listl.err" >&2; fail "--list-probes with a library failed"; }
-grep -Eq "libc[^	]*	malloc	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?$" "$T/listl.out" ||
+grep -Eq "libc[^	]*	malloc	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?	none \(no type info\)$" "$T/listl.out" ||
 	{ cat "$T/listl.out" "$T/listl.err" >&2; fail "--list-probes -- CMD: no libc malloc"; }
 grep -q "2 functions would be probed" "$T/listl.err" || fail "--list-probes -- CMD: count with a library"
 # a running process: its libraries too
