@@ -768,11 +768,11 @@ static __always_inline int exit_is_error(__u64 cookie, __u32 probe_id, struct tt
 	if (cfg->err_op == TT_ERR_NONE)
 		return 0; /* the catalogue says: no return value is an error */
 	if (cfg->err_cap < 0) {
-		__u32 sh = cfg->err_sext & 63;
+		__u32 sh = (64 - cfg->err_ret_bits) & 63;
 
-		/* "(int)ret": the value at that width; plain "ret": as userspace
+		/* at the width of its cast or type; of unknown type: as userspace
 		 * shows it (sign-extended when it fits 32 bits) */
-		if (sh)
+		if (cfg->err_ret_bits)
 			x = (__s64)((__u64)ret << sh) >> sh;
 		else
 			x = ((__u64)ret >> 32) == 0 ? (__s64)(__s32)ret : ret;

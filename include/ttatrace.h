@@ -129,11 +129,13 @@ struct tt_probe_cfg {
 	 * the span's status) */
 	__u8 err_op; /* enum tt_err_op */
 	__s8 err_cap; /* operand: -1 the return value, else a capture index */
-	/* sign-extend the operand capture from 64 - err_sext bits; for the return
-	 * value (a cast like "(int)ret < 0"), 0 keeps it as userspace shows it */
-	__u8 err_sext;
+	__u8 err_sext; /* sign-extend the operand capture from 64 - err_sext bits */
 	__s8 tp_cap; /* index of a string capture named traceparent, -1: none */
-	__u8 _pad[2];
+	/* the return value as an operand: its signed width in bits (a cast like
+	 * "(int)ret", else the return type's); 0: as userspace shows a value of
+	 * unknown type (sign-extended when its upper half is zero) */
+	__u8 err_ret_bits;
+	__u8 _pad[1];
 	__s64 err_value;
 	struct tt_cap_spec caps[TT_MAX_CAPS];
 };

@@ -280,7 +280,10 @@ static int apply_error_rule(struct tt_trace *t, struct tt_span *s, const struct 
 		return 0;
 	s->error_ruled = true;
 	if (!strcmp(r->operand, "ret")) {
-		x = r->ret_bits ? sext_bits(raw_ret, r->ret_bits) : s->ret;
+		unsigned bits = ret_operand_bits(r, &pr->ret);
+
+		/* as the kernel reads it (attach.c: err_ret_bits) */
+		x = bits ? sext_bits(raw_ret, bits) : s->ret;
 	} else {
 		for (i = 0; i < pr->n_caps; i++)
 			if (!strcmp(pr->caps[i].name, r->operand))
@@ -395,8 +398,8 @@ static int emit(struct assembler *a, struct pending *p, int complete)
 		s->ret = ((uint64_t)r->ret >> 32) == 0 ? (int64_t)(int32_t)(uint32_t)r->ret : r->ret;
 		/* a signed return type says the width: a long's 4294967295 stays
 		 * positive, an int's upper half is ignored */
-		if (pr && pr->ret.rule != TT_RET_NONE)
-			s->ret = sext_bits(r->ret, 8u << (pr->ret.rule - 1));
+		if (pr && ret_operand_bits(NULL, &pr->ret))
+			s->ret = sext_bits(r->ret, ret_operand_bits(NULL, &pr->ret));
 		s->pid = r->pid;
 		s->tid = r->tid;
 		s->probe_id = r->probe_id;

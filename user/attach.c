@@ -227,8 +227,7 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 		 * "none" is a rule too: the return type's does not apply */
 		cfg.err_op = (__u8)e->error.op;
 		cfg.err_value = e->error.value;
-		if (e->error.ret_bits)
-			cfg.err_sext = (__u8)(64 - e->error.ret_bits);
+		cfg.err_ret_bits = ret_operand_bits(&e->error, &p->ret);
 		p->cookie_flags |= TT_COOKIE_ERR_RULE;
 	}
 	if (!e->n_caps)
@@ -551,11 +550,12 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		probes[i]->classified = s->classified;
 		probes[i]->entry_class = s->entry_class;
 		probes[i]->site_class = a->at_entry ? s->entry_class : s->site_class;
+		/* the type first: a catalogue rule on ret reads it at the type's width */
+		ret_rule_for(a, open_path, s, &probes[i]->ret);
 		if (configure_probe(a, probes[i], open_path)) {
 			added = -ENOMEM;
 			goto cleanup;
 		}
-		ret_rule_for(a, open_path, s, &probes[i]->ret);
 		probes[i]->cookie_flags |= TT_COOKIE_RET(probes[i]->ret.rule);
 		offs[i] = probes[i]->probe_off;
 		cookies[i] = probes[i]->id | probes[i]->cookie_flags;

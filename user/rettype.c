@@ -416,6 +416,13 @@ void ret_types__free(struct ret_types *rt)
 	free(rt);
 }
 
+unsigned ret_operand_bits(const struct error_rule *cat, const struct ret_rule *r)
+{
+	if (cat && cat->ret_bits)
+		return cat->ret_bits;
+	return r && r->rule >= TT_RET_NEG_S8 && r->rule <= TT_RET_NEG_S64 ? 8u << (r->rule - 1) : 0;
+}
+
 const char *ret_rule__text(const struct error_rule *cat, const struct ret_rule *r, char *buf,
 			   size_t len)
 {

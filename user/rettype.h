@@ -35,6 +35,11 @@ size_t ret_types__count(const struct ret_types *rt);
 const char *ret_types__source(const struct ret_types *rt);
 void ret_types__free(struct ret_types *rt);
 
+/* The width in bits at which a catalogue rule reads its ret operand: the rule's cast
+ * ("(int)ret"), else the return type's signed width, else 0 (of unknown type: as
+ * shown, sign-extended when its upper half is zero). */
+unsigned ret_operand_bits(const struct error_rule *cat, const struct ret_rule *r);
+
 /* The rule a probe got, for --list-probes: "catalogue: ret == 0" when the catalogue
  * has one (cat may be NULL), else "ret<0 (int)", "none (pointer)", "none (no type
  * info)" ... Returns buf. */

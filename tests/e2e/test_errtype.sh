@@ -63,13 +63,18 @@ primitives:
     error: (int)ret < 0
   - match: "et_enum"
     error: none
+  - match: "et_long"
+    error: ret < 0
 YML
 "$TTATRACE" --list-probes --config "$T/catalog.yaml" --probe et_long -- "$NODEBUG" 1 >"$T/list-cat.tsv" \
 	2>"$T/list.err" || { cat "$T/list.err" >&2; fail "--list-probes with a catalogue failed"; }
+"$TTATRACE" --list-probes --probe et_uint -- "$NODEBUG" 1 >"$T/list-one.tsv" 2>"$T/list.err" ||
+	{ cat "$T/list.err" >&2; fail "--list-probes failed"; }
+assert_eq "$(rule "$T/list-one.tsv" et_uint)" "none (no type info)" "et_uint without a catalogue"
 assert_eq "$(rule "$T/list-cat.tsv" et_ptr)" "catalogue: ret == 0" "catalogue rule of et_ptr"
 assert_eq "$(rule "$T/list-cat.tsv" et_int)" "catalogue: (int)ret < 0" "catalogue rule of et_int"
 assert_eq "$(rule "$T/list-cat.tsv" et_enum)" "catalogue: none" "catalogue rule of et_enum"
-assert_eq "$(rule "$T/list-cat.tsv" et_long)" "none (no type info)" "et_long outside the catalogue"
+assert_eq "$(rule "$T/list-cat.tsv" et_long)" "catalogue: ret < 0" "catalogue rule of et_long"
 echo "ok: --list-probes rules (DWARF, none, catalogue)"
 
 # error spans per function in a JSON-lines file: "name count" lines
@@ -148,13 +153,16 @@ for fn in "${!WANT[@]}"; do
 done
 echo "ok: without type information every count is 0"
 
-# 4. the catalogue wins: NULL pointers, the old int rule on the untyped copy, none
-run_gated "$NODEBUG" catalog --config "$T/catalog.yaml" --probe et_long
+# 4. the catalogue wins: NULL pointers, the old int rule on the untyped copy, none; a
+# plain "ret < 0" reads ret at its type's width when there is one (a long's 2^32 - 1 is
+# positive), else as shown (a value whose upper half is zero as an int: all 40 calls),
+# in the kernel and in userspace alike
+run_gated "$NODEBUG" catalog --config "$T/catalog.yaml"
 check catalog et_ptr $((N / 10))
 check catalog et_int $((N / 4))
 check catalog et_enum 0
-check catalog et_long 0
-run_gated "$FIX" catalog-dwarf --config "$T/catalog.yaml" --probe et_long
+check catalog et_long $N
+run_gated "$FIX" catalog-dwarf --config "$T/catalog.yaml"
 check catalog-dwarf et_enum 0
 check catalog-dwarf et_ptr $((N / 10))
 check catalog-dwarf et_int $((N / 4))

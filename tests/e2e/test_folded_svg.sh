@@ -24,13 +24,16 @@ assert lines == sorted(lines, key=lambda l: l.rsplit(" ", 1)[0]), "not sorted by
 spans = [json.loads(l) for l in open(spans_path)]
 by_id = {s["span_id"]: s for s in spans}
 def path(s):
+    # a failed call (its int return type said so) is marked " [!]"
     p = []
     while s:
-        p.append(s["name"])
+        p.append(s["name"] + (" [!]" if s["status"] == "error" else ""))
         s = by_id.get(s["parent_span_id"])
     return ";".join(reversed(p))
 assert set(paths) == {path(s) for s in spans}, "folded paths differ from the span paths"
 assert paths["tta_workflow_run;tta_sequential;tta_step_validate"] >= 200 * n, "validate self time too small"
+# the demo's retry fails twice before it succeeds: error frames by return type
+assert any(k.endswith("tta_retry_attempt [!]") for k in paths), "no failed retry attempt frame"
 # the SVG: one frame per distinct path (plus the all frame), values summing right
 doc = open(svg).read()
 frames = re.findall(r'<g class="f"[^>]*>', doc)

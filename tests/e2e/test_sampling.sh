@@ -167,10 +167,12 @@ CLASS="(nop5|emulated|stepped|refused)"
 assert_eq "$(head -1 "$T/list.out")" "$(printf 'binary\tsymbol\toffset\taddress\tentry\tprobe\terrors')" "--list-probes header"
 assert_eq "$(tail -n +2 "$T/list.out" | wc -l)" 31 "--list-probes: demo functions"
 # the error rule from each return type (DWARF): int, and the checksum's uint64_t
-for f in "tta_workflow_run	ret<0 (int)" "tta_sequential	ret<0 (int)" "tta_retry_attempt	ret<0 (int)" \
-	"tta_pool_task	ret<0 (int)" "tta_hot_checksum	none (uint64_t)"; do
-	grep -Eq "workflow-demo	${f%%	*}	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?	${f#*	}\$" "$T/list.out" ||
-		{ grep "${f%%	*}" "$T/list.out" >&2; fail "--list-probes: no ${f%%	*} with rule ${f#*	}"; }
+for f in "tta_workflow_run|ret<0 (int)" "tta_sequential|ret<0 (int)" "tta_retry_attempt|ret<0 (int)" \
+	"tta_pool_task|ret<0 (int)" "tta_hot_checksum|none (uint64_t)"; do
+	awk -F'\t' -v s="${f%%|*}" -v r="${f#*|}" -v c="^$CLASS$" -v p="^$CLASS(@\\+[0-9]+)?$" \
+		'$1 ~ /workflow-demo$/ && $2 == s && $3 ~ /^0x[0-9a-f]+$/ && $4 ~ /^0x[0-9a-f]+$/ &&
+		 $5 ~ c && $6 ~ p && $7 == r { ok = 1 } END { exit !ok }' "$T/list.out" ||
+		{ grep "${f%%|*}" "$T/list.out" >&2; fail "--list-probes: no ${f%%|*} with rule ${f#*|}"; }
 done
 grep -q "31 functions would be probed" "$T/list.err" || fail "--list-probes count line"
 # a program not started: its libraries, as its loader resolves them (not run)

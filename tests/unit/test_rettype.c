@@ -233,6 +233,19 @@ static void test_catalogue_rules(void **state)
 	assert_int_equal(error_rule__parse("(long)ret < 0", &e, err, sizeof(err)), 0);
 	assert_int_equal(e.ret_bits, 64);
 	error_rule__clear(&e);
+	/* the width a catalogue rule reads ret at: its cast, else the type's */
+	assert_int_equal(error_rule__parse("(s16)ret < 0", &e, err, sizeof(err)), 0);
+	assert_int_equal(ret_operand_bits(&e, &typed), 16);
+	error_rule__clear(&e);
+	assert_int_equal(error_rule__parse("ret < 0", &e, err, sizeof(err)), 0);
+	assert_int_equal(ret_operand_bits(&e, &typed), 32);
+	typed.rule = TT_RET_NEG_S64;
+	assert_int_equal(ret_operand_bits(&e, &typed), 64);
+	typed.rule = TT_RET_NONE; /* a pointer, or no type: as shown */
+	assert_int_equal(ret_operand_bits(&e, &typed), 0);
+	assert_int_equal(ret_operand_bits(NULL, NULL), 0);
+	typed.rule = TT_RET_NEG_S32;
+	error_rule__clear(&e);
 	/* no catalogue rule: the type's */
 	memset(&e, 0, sizeof(e));
 	assert_string_equal(ret_rule__text(&e, &typed, buf, sizeof(buf)), "ret<0 (int)");
