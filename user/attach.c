@@ -66,8 +66,6 @@ struct attacher {
 	char cxx_example[256]; /* a traced function in C++ code, "" if none yet */
 };
 
-static struct sym_cache_ent *syms_for(struct attacher *a, const char *open_path);
-
 /* The C++ exception warning is given once per run, whatever the attacher. */
 static bool cxx_warned_run;
 
@@ -184,15 +182,20 @@ static int write_probe_cfg(struct attacher *a, struct tt_probe *p, const struct 
 }
 
 /* The return-type error rule of a function of the file at open_path (errtype); the
- * file's types are read once, at its first probe. */
-static void ret_rule_for(struct attacher *a, const char *open_path, const struct elf_sym *s,
-			 struct ret_rule *out)
+ * file's types are read once, at its first probe: its own DWARF or .BTF, else those of
+ * the debug file its symbols came from (same addresses). */
+static void ret_rule_for(struct attacher *a, struct sym_cache_ent *ce, const char *open_path,
+			 const struct elf_sym *s, struct ret_rule *out)
 {
-	struct sym_cache_ent *ce = syms_for(a, open_path);
-
 	if (ce && !ce->rt_read) {
+		const char *dbg = elf_syms__debug_file(ce->syms);
+
 		ce->rt_read = true;
 		ce->rt = ret_types__open(open_path);
+		if (dbg && (!ce->rt || !ret_types__count(ce->rt))) {
+			ret_types__free(ce->rt);
+			ce->rt = ret_types__open(dbg);
+		}
 		if (a->verbose > 1)
 			fprintf(stderr, "ttatrace: return types of %s: %zu functions (%s)\n", open_path,
 				ret_types__count(ce->rt), ret_types__source(ce->rt));
@@ -362,7 +365,7 @@ struct match_ctx {
 	const char *map_path;
 	struct elf_sym *syms;
 	size_t n, cap;
-	const struct sym_cache_ent *ce;
+	struct sym_cache_ent *ce;
 	bool skipped_new; /* a denied name not warned about yet was matched */
 };
 
@@ -551,7 +554,7 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		probes[i]->entry_class = s->entry_class;
 		probes[i]->site_class = a->at_entry ? s->entry_class : s->site_class;
 		/* the type first: a catalogue rule on ret reads it at the type's width */
-		ret_rule_for(a, open_path, s, &probes[i]->ret);
+		ret_rule_for(a, m->ce, open_path, s, &probes[i]->ret);
 		if (configure_probe(a, probes[i], open_path)) {
 			added = -ENOMEM;
 			goto cleanup;
@@ -690,7 +693,7 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 			struct ret_rule rr;
 			char pbuf[40], ebuf[128];
 
-			ret_rule_for(a, open_path, s, &rr);
+			ret_rule_for(a, ce, open_path, s, &rr);
 			fprintf(a->dry_run, "%s\t%s\t0x%" PRIx64 "\t0x%" PRIx64 "\t%s\t%s\t%s\n", map_path,
 				s->name, s->offset, s->addr,
 				s->classified ? insn__class_name(s->entry_class) : "-",

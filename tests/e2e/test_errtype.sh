@@ -75,7 +75,16 @@ assert_eq "$(rule "$T/list-cat.tsv" et_ptr)" "catalogue: ret == 0" "catalogue ru
 assert_eq "$(rule "$T/list-cat.tsv" et_int)" "catalogue: (int)ret < 0" "catalogue rule of et_int"
 assert_eq "$(rule "$T/list-cat.tsv" et_enum)" "catalogue: none" "catalogue rule of et_enum"
 assert_eq "$(rule "$T/list-cat.tsv" et_long)" "catalogue: ret < 0" "catalogue rule of et_long"
-echo "ok: --list-probes rules (DWARF, none, catalogue)"
+# a fully stripped copy with a .gnu_debuglink: the types of its debug file
+mkdir "$T/dbg"
+objcopy --only-keep-debug "$FIX" "$T/dbg/errtype.debug"
+strip -s -o "$T/dbg/errtype" "$FIX"
+objcopy --add-gnu-debuglink="$T/dbg/errtype.debug" "$T/dbg/errtype"
+"$TTATRACE" --list-probes --probe 'et_*' -- "$T/dbg/errtype" 1 >"$T/list-dbg.tsv" 2>"$T/list.err" ||
+	{ cat "$T/list.err" >&2; fail "--list-probes (debug file) failed"; }
+assert_eq "$(cut -f2,7 "$T/list-dbg.tsv" | sort)" "$(cut -f2,7 "$T/list.tsv" | sort)" \
+	"rules from the debug file"
+echo "ok: --list-probes rules (DWARF, a debug file, none, catalogue)"
 
 # error spans per function in a JSON-lines file: "name count" lines
 errors_in() {

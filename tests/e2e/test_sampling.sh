@@ -178,7 +178,7 @@ grep -q "31 functions would be probed" "$T/list.err" || fail "--list-probes coun
 # a program not started: its libraries, as its loader resolves them (not run)
 "$TTATRACE" --list-probes --probe 'libc:malloc' --probe tta_workflow_run -- "$DEMO" >"$T/listl.out" 2>"$T/listl.err" ||
 	{ cat "$T/listl.err" >&2; fail "--list-probes with a library failed"; }
-grep -Eq "libc[^	]*	malloc	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?	none \(no type info\)$" "$T/listl.out" ||
+grep -Eq "libc[^	]*	malloc	0x[0-9a-f]+	0x[0-9a-f]+	$CLASS	$CLASS(@\+[0-9]+)?	none \((pointer|no type info)\)$" "$T/listl.out" ||
 	{ cat "$T/listl.out" "$T/listl.err" >&2; fail "--list-probes -- CMD: no libc malloc"; }
 grep -q "2 functions would be probed" "$T/listl.err" || fail "--list-probes -- CMD: count with a library"
 # a running process: its libraries too
