@@ -50,6 +50,7 @@ struct attacher {
 	const struct catalog *cat;
 	int cfg_map_fd;
 	FILE *dry_run; /* --list-probes: print what matched, attach nothing */
+	bool dry_count_only; /* the dry run only counts (map sizing) */
 	struct probe_table *pt;
 	struct probe_spec *specs;
 	size_t n_specs;
@@ -148,6 +149,11 @@ struct attacher *attacher__new(struct bpf_program *entry, struct bpf_program *ex
 void attacher__set_dry_run(struct attacher *a, FILE *out)
 {
 	a->dry_run = out;
+}
+
+void attacher__set_dry_run_count_only(struct attacher *a, bool count_only)
+{
+	a->dry_count_only = count_only;
 }
 
 void attacher__set_allow_unsafe(struct attacher *a, bool allow)
@@ -687,7 +693,7 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 				 strrchr(map_path, '/') ? strrchr(map_path, '/') + 1 : map_path,
 				 m.syms[i].name);
 	if (a->dry_run) {
-		for (i = 0; i < m.n; i++) {
+		for (i = 0; i < m.n && !a->dry_count_only; i++) {
 			const struct elf_sym *s = &m.syms[i];
 			const struct cat_entry *e = a->cat ? catalog__match(a->cat, map_path, s->name) : NULL;
 			struct ret_rule rr;

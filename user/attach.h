@@ -39,9 +39,11 @@ void attacher__free(struct attacher *a);
  * configs go to the BPF map probe_cfg (cfg_map_fd). */
 struct catalog;
 /* Dry run (--list-probes): matched symbols are printed to out as
- * "binary<TAB>symbol<TAB>offset<TAB>address<TAB>entry class<TAB>probe class[@+N]" instead of attached; the
- * scan functions then return the number printed. */
+ * "binary<TAB>symbol<TAB>offset<TAB>address<TAB>entry class<TAB>probe class[@+N]<TAB>error rule"
+ * instead of attached; the scan functions then return the number printed. */
 void attacher__set_dry_run(struct attacher *a, FILE *out);
+/* The dry run only counts (map sizing): nothing printed, no return types read. */
+void attacher__set_dry_run_count_only(struct attacher *a, bool count_only);
 void attacher__set_catalog(struct attacher *a, const struct catalog *cat, int cfg_map_fd);
 /* x86-64: probes go on the cheapest instruction of a function's straight-line start
  * that runs with the entry's stack pointer (placement.h); at_entry keeps them on the

@@ -747,6 +747,7 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 		return -ENOMEM;
 	}
 	attacher__set_dry_run(a, f);
+	attacher__set_dry_run_count_only(a, !listing);
 	attacher__set_probe_at_entry(a, o->probe_at_entry);
 	attacher__set_allow_unsafe(a, o->allow_unsafe);
 	attacher__set_catalog(a, cat, -1); /* the errors column names the catalogue's rules */
