@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <inttypes.h>
@@ -373,7 +374,44 @@ struct match_ctx {
 	size_t n, cap;
 	struct sym_cache_ent *ce;
 	bool skipped_new; /* a denied name not warned about yet was matched */
+	pid_t proc_pid;	  /* the process being attached (pid is 0 for a shared link) */
+	bool gone;	  /* it exited meanwhile: the rest is skipped without a word */
 };
+
+/* The process has exited (or is a zombie): its maps and /proc/PID/root are gone,
+ * so every further link would fail alike. */
+static bool pid_gone(pid_t pid)
+{
+	char path[32], buf[512];
+	ssize_t n;
+	char *rp;
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 && errno == ESRCH;
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp && rp[1] == ' ' && (rp[2] == 'Z' || rp[2] == 'X');
+}
+
+/* After a failed link: true (and the remaining probes counted as not attached)
+ * when the failure is the process having exited. */
+static bool target_went_away(struct match_ctx *m, size_t n_left)
+{
+	if (!m->gone && !pid_gone(m->proc_pid))
+		return false;
+	m->gone = true;
+	m->a->failed += n_left;
+	return true;
+}
 
 static bool denied(const struct match_ctx *m, const struct elf_sym *sym)
 {
@@ -478,6 +516,10 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 	int efd, xfd, l, r;
 	size_t mid;
 
+	if (m->gone) {
+		m->a->failed += hi - lo;
+		return 0;
+	}
 	xfd = uprobe_multi__attach(a->exit_multi_fd, open_path, offs + lo, cookies + lo, hi - lo,
 				   m->pid, true);
 	efd = xfd < 0 ? xfd :
@@ -497,6 +539,8 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 	if (a->multi_proven == false && lo == 0 && hi == m->n &&
 	    (efd == -EOPNOTSUPP || efd == -ENOSYS))
 		return efd;
+	if (target_went_away(m, hi - lo))
+		return 0;
 	if (hi - lo == 1) {
 		a->failed++;
 		fprintf(stderr, "ttatrace: warning: cannot attach to %s in pid %d: %s\n",
@@ -527,6 +571,22 @@ static const char *placement_text(bool classified, uint8_t klass, uint64_t delta
 		return insn__class_name(klass);
 	snprintf(buf, len, "%s@+%" PRIu64, insn__class_name(klass), delta);
 	return buf;
+}
+
+/* Tests only: TTATRACE_TEST_HOLD_ATTACH_MS waits that long (once per run) between
+ * reading a file's symbols and creating its links, so a test can end the target
+ * inside attach. */
+static void attach_test_hold(void)
+{
+	static bool held;
+	const char *v = getenv("TTATRACE_TEST_HOLD_ATTACH_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (!held && ms > 0 && ms <= 60000) {
+		held = true;
+		fprintf(stderr, "ttatrace: test hold: attaching in %ld ms\n", ms);
+		usleep((useconds_t)ms * 1000);
+	}
 }
 
 static int attach_collected(struct attacher *a, struct match_ctx *m, const char *open_path)
@@ -569,6 +629,7 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		offs[i] = probes[i]->probe_off;
 		cookies[i] = probes[i]->id | probes[i]->cookie_flags;
 	}
+	attach_test_hold();
 	if (a->multi_ok) {
 		int r = attach_multi_range(a, m, probes, offs, cookies, 0, m->n, open_path);
 
@@ -589,8 +650,15 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 				strerror(-r));
 	}
 	for (i = 0; i < m->n; i++) {
-		int err = attach_legacy(a, probes[i], open_path);
+		int err;
 
+		if (m->gone) {
+			a->failed++;
+			continue;
+		}
+		err = attach_legacy(a, probes[i], open_path);
+		if (err && target_went_away(m, 1))
+			continue;
 		if (err) {
 			a->failed++;
 			fprintf(stderr, "ttatrace: warning: cannot attach to %s in pid %d: %s\n",
@@ -632,7 +700,8 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 {
 	/* a shared executable: one link set for every process running the file, the
 	 * kernel's traced_tgids saying whose calls count (forked children included) */
-	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path };
+	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path,
+			       .proc_pid = pid };
 	struct sym_cache_ent *ce = NULL;
 	size_t skipped_before;
 	int total = 0;
@@ -654,6 +723,11 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		}
 		if (!ce || !ce->syms) {
 			int e = ce ? ce->err : -errno;
+
+			if (pid_gone(pid)) {
+				m.gone = true;
+				break;
+			}
 
 			/* an explicitly named binary that is unusable is an error; an
 			 * unnamed library we cannot read is only skipped */
@@ -713,6 +787,10 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		total = attach_collected(a, &m, open_path);
 	}
 	free(m.syms);
+	if (m.gone) {
+		snprintf(err, errlen, "pid %d exited during attach", (int)pid);
+		return -ESRCH;
+	}
 	if (total < 0)
 		snprintf(err, errlen, "attaching to %s: %s", map_path, strerror(-total));
 	return total;
@@ -790,13 +868,18 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 	r = procmaps__read(pid, &mods, &n);
 	if (r) {
 		if (r == -ESRCH || r == -ENOENT)
-			snprintf(err, errlen, "no such process: %d", pid);
+			snprintf(err, errlen, "pid %d exited during attach", pid);
 		else if (r == -EACCES || r == -EPERM)
 			snprintf(err, errlen,
 				 "not permitted to read /proc/%d/maps (run as root, or with CAP_SYS_PTRACE)", pid);
 		else
 			snprintf(err, errlen, "reading /proc/%d/maps: %s", pid, strerror(-r));
 		return r == -ENOENT ? -ESRCH : r;
+	}
+	if (!n && pid_gone(pid)) {
+		/* a zombie's maps are empty */
+		snprintf(err, errlen, "pid %d exited during attach", pid);
+		return -ESRCH;
 	}
 	a->searched[0] = '\0';
 	for (i = 0; i < n; i++) {

@@ -1644,7 +1644,8 @@ int session__attach_pids(struct session *s)
 {
 	const struct tt_opts *o = &s->o;
 	char err[512] = "";
-	size_t i;
+	pid_t last = 0;
+	size_t i, gone = 0;
 	int r;
 
 	for (i = 0; i < o->n_pids; i++) {
@@ -1664,6 +1665,13 @@ int session__attach_pids(struct session *s)
 		r = attacher__scan_pid(s->att, t->pid, err, sizeof(err));
 		if (r >= 0 && s->py)
 			r = py_attach_add(s->py, t->pid, false, r, err, sizeof(err));
+		if (r == -ESRCH) {
+			/* it exited while its probes went in: one line, not one per probe */
+			t->alive = false;
+			if (++gone < o->n_pids || o->cmd_argc)
+				fprintf(stderr, "ttatrace: warning: %s: not traced\n", err);
+			continue;
+		}
 		if (r < 0) {
 			tt_die_msg("%s", err);
 			return EXIT_RUNTIME;
@@ -1672,15 +1680,42 @@ int session__attach_pids(struct session *s)
 			fprintf(stderr, "ttatrace: pid %d: nothing matched in %s\n", t->pid,
 				attacher__searched(s->att));
 		s->total += r;
-		if (!s->total && i + 1 == o->n_pids && !o->cmd_argc) {
-			char what[32];
+		last = t->pid;
+	}
+	if (o->n_pids && gone == o->n_pids && !o->cmd_argc) {
+		if (gone == 1)
+			tt_die_msg("%s: nothing traced", err);
+		else
+			tt_die_msg("every target exited during attach: nothing traced");
+		return EXIT_RUNTIME;
+	}
+	if (o->n_pids && !s->total && !o->cmd_argc) {
+		char what[32];
 
-			snprintf(what, sizeof(what), "pid %d", t->pid);
-			nothing_matched(s, what);
-			return EXIT_RUNTIME;
-		}
+		snprintf(what, sizeof(what), "pid %d", last);
+		nothing_matched(s, what);
+		return EXIT_RUNTIME;
 	}
 	return 0;
+}
+
+/* A launched program that ended before ttatrace finished attaching: reaped (unless
+ * STATUS already says how it ended), and said in one line. */
+static void launched_gone(struct session *s, struct target *t, const int *status)
+{
+	char how[64] = "";
+	int st;
+
+	if (status)
+		st = *status;
+	else if (waitpid(t->pid, &st, 0) != t->pid)
+		st = -1;
+	if (st != -1 && WIFEXITED(st))
+		snprintf(how, sizeof(how), ", with status %d", WEXITSTATUS(st));
+	else if (st != -1 && WIFSIGNALED(st))
+		snprintf(how, sizeof(how), ", killed by signal %d", WTERMSIG(st));
+	t->alive = false;
+	tt_die_msg("'%s' (pid %d) exited during attach%s: nothing traced", s->o.cmd[0], t->pid, how);
 }
 
 int session__launch(struct session *s)
@@ -1717,6 +1752,10 @@ int session__launch(struct session *s)
 	traced_put(s, launch->pid, exe); /* not yet exec'd: its program is exe */
 	/* the executable's own functions: attached before exec so the first call is seen */
 	r = attacher__attach_file(s->att, launch->pid, exe, true, err, sizeof(err));
+	if (r == -ESRCH) {
+		launched_gone(s, t, NULL);
+		return EXIT_RUNTIME;
+	}
 	if (r < 0) {
 		tt_die_msg("%s", err);
 		return EXIT_RUNTIME;
@@ -1740,7 +1779,9 @@ int session__launch(struct session *s)
 	}
 	if (s->stop_link) {
 		/* the child stops itself at its entry point: libraries are mapped */
-		if (waitpid(launch->pid, &st, WUNTRACED) == launch->pid && WIFSTOPPED(st)) {
+		pid_t w = waitpid(launch->pid, &st, WUNTRACED);
+
+		if (w == launch->pid && WIFSTOPPED(st)) {
 			bpf_link__destroy(s->stop_link);
 			s->stop_link = NULL;
 			launch_test_hold();
@@ -1748,6 +1789,10 @@ int session__launch(struct session *s)
 			r = attacher__scan_pid(s->att, launch->pid, err, sizeof(err));
 			if (r >= 0 && s->py)
 				r = py_attach_add(s->py, launch->pid, true, r, err, sizeof(err));
+			if (r == -ESRCH) {
+				launched_gone(s, t, NULL);
+				return EXIT_RUNTIME;
+			}
 			if (r < 0) {
 				tt_die_msg("%s", err);
 				kill(launch->pid, SIGKILL);
@@ -1756,7 +1801,11 @@ int session__launch(struct session *s)
 			s->total += r;
 			kill(launch->pid, SIGCONT);
 		} else {
-			t->alive = false;
+			/* it ended (or was killed) before its entry point */
+			if (w != launch->pid)
+				kill(launch->pid, SIGKILL);
+			launched_gone(s, t, w == launch->pid ? &st : NULL);
+			return EXIT_RUNTIME;
 		}
 	}
 	if (!s->total) {
@@ -1799,7 +1848,7 @@ int session__start(struct session *s)
 	const struct tt_opts *o = &s->o;
 	struct assembler_opts ao = {};
 	char err[512] = "";
-	size_t i;
+	size_t i, n_alive;
 
 	for (i = 0; i < s->n_specs; i++)
 		if (!s->specs[i].matched)
@@ -1836,8 +1885,10 @@ int session__start(struct session *s)
 		}
 		governor__tick(s->gov, s->pt, now_mono_ns(), stderr);
 	}
+	for (i = 0, n_alive = 0; i < s->n_targets; i++)
+		n_alive += s->targets[i]->alive;
 	fprintf(stderr, "ttatrace: %d probes attached to %zu process%s; Ctrl-C to stop\n", s->total,
-		s->n_targets, s->n_targets == 1 ? "" : "es");
+		n_alive, n_alive == 1 ? "" : "es");
 
 	if (o->format == FORMAT_TREE)
 		s->sinks[s->n_sinks++] = tree_sink__new(s->out);
