@@ -1239,4 +1239,13 @@ int tt_launch_stop(struct pt_regs *ctx)
 	return 0;
 }
 
+/* The same on a uprobe_multi link: a perf-event uprobe on another process is refused
+ * (EACCES, 6.18) to uid 0 holding only CAP_BPF CAP_PERFMON CAP_SYS_PTRACE, a link is not. */
+SEC("uprobe")
+int tt_launch_stop_multi(struct pt_regs *ctx)
+{
+	bpf_send_signal(19 /* SIGSTOP */);
+	return 0;
+}
+
 #include "python.bpf.h"

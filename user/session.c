@@ -265,6 +265,7 @@ struct session {
 	struct metrics_source msrc;
 	struct bpf_link *fork_link;
 	struct bpf_link *stop_link;
+	int stop_fd; /* the same on a uprobe_multi link, or -1 */
 	struct launch launch;
 	int total; /* probes attached */
 	/* outputs */
@@ -451,22 +452,27 @@ static int on_record(void *ctx, void *data, size_t size)
 
 /* --- system checks ----------------------------------------------------------- */
 
-static int check_privileges(void)
+/* Whatever the uid (root in a container may hold none of them): all three, in
+ * every mode. Measured on 6.18: without CAP_SYS_PTRACE even a process of one's own
+ * uid is refused (its /proc/PID/root files, the launch stop's perf event). */
+static int check_privileges(bool agent)
 {
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2] = {};
-	uint64_t eff;
+	char missing[128];
+	int n = caps__missing(missing, sizeof(missing));
 
-	if (geteuid() == 0)
+	if (n <= 0)
 		return 0;
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	eff = ((uint64_t)data[1].effective << 32) | data[0].effective;
-	/* CAP_BPF 39, CAP_PERFMON 38 (Linux 5.8+), or CAP_SYS_ADMIN 21 */
-	if ((eff & (1ULL << 21)) || ((eff & (1ULL << 39)) && (eff & (1ULL << 38))))
-		return 0;
-	tt_die_msg("not permitted: tracing needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE "
-		"(run with sudo)");
+	if (agent)
+		tt_die_msg("agent: missing capabilit%s %s (the agent needs %s)", n > 1 ? "ies" : "y",
+			   missing, TT_CAPS_NEEDED);
+	else if (geteuid() == 0)
+		tt_die_msg("not permitted: missing capabilit%s %s (tracing needs %s; this uid 0 "
+			   "process has had %s dropped)",
+			   n > 1 ? "ies" : "y", missing, TT_CAPS_NEEDED, n > 1 ? "them" : "it");
+	else
+		tt_die_msg("not permitted: missing capabilit%s %s (tracing needs %s: run as root, "
+			   "e.g. with sudo, or grant them)",
+			   n > 1 ? "ies" : "y", missing, TT_CAPS_NEEDED);
 	return -EPERM;
 }
 
@@ -840,6 +846,7 @@ struct session *session__new(const struct tt_opts *o)
 	if (gethostname(s->host, sizeof(s->host) - 1))
 		snprintf(s->host, sizeof(s->host), "localhost");
 	s->launch = (struct launch){ -1, -1, -1 };
+	s->stop_fd = -1;
 	verbosity = o->verbose;
 	libbpf_set_print(libbpf_print);
 	return s;
@@ -902,19 +909,8 @@ int session__list_probes(struct session *s, FILE *f)
 
 int session__check(struct session *s)
 {
-	if (s->agent) {
-		/* whatever the uid: root in a container may hold none of them */
-		char missing[128];
-		int n = caps__missing(missing, sizeof(missing));
-
-		if (n > 0) {
-			tt_die_msg("agent: missing capabilit%s %s (the agent needs %s)", n > 1 ? "ies" : "y",
-				   missing, TT_CAPS_NEEDED);
-			return EXIT_RUNTIME;
-		}
-	} else if (check_privileges()) {
+	if (check_privileges(s->agent))
 		return EXIT_RUNTIME;
-	}
 	if (check_kernel())
 		return EXIT_RUNTIME;
 	return 0;
@@ -996,6 +992,8 @@ static int load_bpf(struct session *s)
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(s->skel->progs.tt_exit_multi,
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
+	bpf_program__set_expected_attach_type(s->skel->progs.tt_launch_stop_multi,
+					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
 	r = ttatrace_bpf__load(s->skel);
 	if (r) {
 		ttatrace_bpf__destroy(s->skel);
@@ -1007,6 +1005,7 @@ static int load_bpf(struct session *s)
 		configure_skel(s->skel, o, &s->sko, hist_probes);
 		bpf_program__set_autoload(s->skel->progs.tt_entry_multi, false);
 		bpf_program__set_autoload(s->skel->progs.tt_exit_multi, false);
+		bpf_program__set_autoload(s->skel->progs.tt_launch_stop_multi, false);
 		s->multi = false;
 		r = ttatrace_bpf__load(s->skel);
 	}
@@ -1699,6 +1698,15 @@ int session__attach_pids(struct session *s)
 	return 0;
 }
 
+static void stop_detach(struct session *s)
+{
+	bpf_link__destroy(s->stop_link);
+	s->stop_link = NULL;
+	if (s->stop_fd >= 0)
+		close(s->stop_fd);
+	s->stop_fd = -1;
+}
+
 /* A launched program that ended before ttatrace finished attaching: reaped (unless
  * STATUS already says how it ended), and said in one line. */
 static void launched_gone(struct session *s, struct target *t, const int *status)
@@ -1762,7 +1770,13 @@ int session__launch(struct session *s)
 	}
 	s->total += r;
 	r = entry_offset(exe, &eoff);
-	if (!r) {
+	if (!r && s->multi) {
+		uint64_t cookie = 0;
+
+		s->stop_fd = r = uprobe_multi__attach(bpf_program__fd(s->skel->progs.tt_launch_stop_multi),
+						      exe, &eoff, &cookie, 1, launch->pid, false);
+		r = r < 0 ? r : 0;
+	} else if (!r) {
 		s->stop_link = bpf_program__attach_uprobe_opts(s->skel->progs.tt_launch_stop,
 							       launch->pid, exe, eoff, &uo);
 		if (!s->stop_link)
@@ -1777,13 +1791,12 @@ int session__launch(struct session *s)
 		t->alive = false;
 		return EXIT_RUNTIME;
 	}
-	if (s->stop_link) {
+	if (s->stop_link || s->stop_fd >= 0) {
 		/* the child stops itself at its entry point: libraries are mapped */
 		pid_t w = waitpid(launch->pid, &st, WUNTRACED);
 
 		if (w == launch->pid && WIFSTOPPED(st)) {
-			bpf_link__destroy(s->stop_link);
-			s->stop_link = NULL;
+			stop_detach(s);
 			launch_test_hold();
 			target_fill(t);
 			r = attacher__scan_pid(s->att, launch->pid, err, sizeof(err));
@@ -2134,7 +2147,7 @@ int session__close(struct session *s, int rc)
 		fclose(s->out);
 	else if (s->out)
 		fflush(s->out);
-	bpf_link__destroy(s->stop_link);
+	stop_detach(s);
 	bpf_link__destroy(s->fork_link);
 	ring_buffer__free(s->rb);
 	ring_buffer__free(s->prb);

@@ -41,7 +41,7 @@ chmod 000 "$T/unreadable"
 chmod 755 "$T" # the directory is searchable, the file is not readable
 expect_err "unreadable binary" 1 "is unreadable: Permission denied" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
 	--inh-caps=-all --bounding-set=-all "$TTATRACE" -p $VICTIM --probe "$T/unreadable:f"
-expect_err "not permitted" 1 "not permitted: .*root.*CAP_BPF" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
+expect_err "not permitted" 1 "not permitted: missing capabilities CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE .*run as root" -- setpriv --reuid=65534 --regid=65534 --clear-groups \
 	--inh-caps=-all --bounding-set=-all "$TTATRACE" -p $VICTIM --probe 'nanosleep'
 expect_err "unwritable output" 1 "cannot open output" -- "$TTATRACE" -p $VICTIM --probe nanosleep -o /nonexistent/dir/x
 expect_err "cannot run command" 1 "cannot run 'no-such-cmd-x'" -- "$TTATRACE" --probe x -- no-such-cmd-x
