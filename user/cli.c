@@ -42,10 +42,11 @@ static const char doc[] =
 	"               on the whole host: ttatrace agent --config FILE [OPTIONS]\n"
 	"  flamegraph   render a folded-stacks file as an interactive SVG (ttatrace flamegraph --help)\n"
 	"\n"
-	"Needs root, or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE. Exit status: 0 ok (targets\n"
-	"that exit while traced end the run normally), 1 runtime error (among them: a target\n"
-	"that exited before its probes were all in, said in one line 'pid N exited during\n"
-	"attach'; with several -p, the others are traced and it is a warning), 2 usage error.";
+	"Needs CAP_BPF CAP_PERFMON CAP_SYS_PTRACE (root, unless they were dropped). "
+	"Exit status: 0 ok (targets that exit while traced end the run normally), 1 runtime "
+	"error (among them: a target that exited before its probes were all in, said in one "
+	"line 'pid N exited during attach'; with several -p the others are traced and it is "
+	"a warning), 2 usage error.";
 
 static const char args_doc[] = "[-- CMD [ARGS...]]";
 
