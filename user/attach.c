@@ -66,6 +66,9 @@ struct attacher {
 	bool at_entry; /* --probe-at-entry: no placement past the first instruction */
 	bool allow_unsafe; /* --allow-unsafe-probes: the deny list is off */
 	char cxx_example[256]; /* a traced function in C++ code, "" if none yet */
+	/* the name a launched process is started as, before its exec (later: /proc) */
+	pid_t started_pid;
+	char started[256];
 };
 
 /* The C++ exception warning is given once per run, whatever the attacher. */
@@ -213,7 +216,26 @@ static void ret_rule_for(struct attacher *a, struct sym_cache_ent *ce, const cha
 /* Catalogue entry, resolved captures and the kernel's capture config for a new
  * probe. A capture that cannot be resolved is reported and left out: the span
  * is still traced. */
-static int configure_probe(struct attacher *a, struct tt_probe *p, const char *open_path)
+/* The name a process was started as, read once per file attached. */
+struct started_name {
+	bool asked;
+	char name[256];
+};
+
+static const char *started_name_of(struct attacher *a, pid_t pid, struct started_name *sn)
+{
+	if (!sn->asked) {
+		sn->asked = true;
+		if (a->started[0] && pid == a->started_pid)
+			snprintf(sn->name, sizeof(sn->name), "%s", a->started);
+		else if (pid > 0)
+			procmaps__started_name(pid, sn->name, sizeof(sn->name));
+	}
+	return sn->name[0] ? sn->name : NULL;
+}
+
+static int configure_probe(struct attacher *a, struct tt_probe *p, const char *open_path,
+			   const char *started)
 {
 	const struct cat_entry *e;
 	struct capture caps[CAT_MAX_CAPTURES];
@@ -223,7 +245,7 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 
 	if (!a->cat)
 		return 0;
-	e = catalog__match(a->cat, p->binary_path, p->symbol);
+	e = catalog__match_as(a->cat, p->binary_path, started, p->symbol);
 	if (!e)
 		return 0;
 	p->cat = e;
@@ -375,6 +397,8 @@ struct match_ctx {
 	struct sym_cache_ent *ce;
 	bool skipped_new; /* a denied name not warned about yet was matched */
 	pid_t proc_pid;	  /* the process being attached (pid is 0 for a shared link) */
+	bool is_main;	  /* the file is its executable */
+	struct started_name sn; /* the name it was started as, read when first needed */
 	bool gone;	  /* it exited meanwhile: the rest is skipped without a word */
 };
 
@@ -621,7 +645,9 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		probes[i]->site_class = a->at_entry ? s->entry_class : s->site_class;
 		/* the type first: a catalogue rule on ret reads it at the type's width */
 		ret_rule_for(a, m->ce, open_path, s, &probes[i]->ret);
-		if (configure_probe(a, probes[i], open_path)) {
+		if (configure_probe(a, probes[i], open_path,
+				    m->is_main && a->cat ? started_name_of(a, m->proc_pid, &m->sn) :
+							   NULL)) {
 			added = -ENOMEM;
 			goto cleanup;
 		}
@@ -695,13 +721,29 @@ static void warn_skipped(size_t from)
 		many ? "they save" : "it saves", many ? "" : "s");
 }
 
+/* Whether BINARY names this file: its path in the maps, the file itself, or, for the
+ * executable, the name the process was started as (a symlink's name: redis-server
+ * for /usr/bin/redis-server -> redis-check-rdb). */
+static bool binary_matches(struct attacher *a, const char *spec, pid_t pid, const char *map_path,
+			   const char *open_path, bool is_main, struct started_name *sn)
+{
+	const char *started;
+
+	if (procmaps__name_matches(spec, map_path) || procmaps__name_matches(spec, open_path))
+		return true;
+	if (!is_main || strchr(spec, '/'))
+		return false;
+	started = started_name_of(a, pid, sn);
+	return started && procmaps__name_matches(spec, started);
+}
+
 static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, const char *open_path,
 			bool is_main, char *err, size_t errlen)
 {
 	/* a shared executable: one link set for every process running the file, the
 	 * kernel's traced_tgids saying whose calls count (forked children included) */
 	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path,
-			       .proc_pid = pid };
+			       .proc_pid = pid, .is_main = is_main };
 	struct sym_cache_ent *ce = NULL;
 	size_t skipped_before;
 	int total = 0;
@@ -714,8 +756,8 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		struct probe_spec *s = &a->specs[i];
 		int r;
 
-		if (s->binary && !procmaps__name_matches(s->binary, map_path) &&
-		    !procmaps__name_matches(s->binary, open_path))
+		if (s->binary &&
+		    !binary_matches(a, s->binary, pid, map_path, open_path, is_main, &m.sn))
 			continue;
 		if (!ce) {
 			ce = syms_for(a, pid, map_path, open_path);
@@ -913,6 +955,14 @@ int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool 
 {
 	snprintf(a->searched, sizeof(a->searched), "%s", path);
 	return attach_specs(a, pid, path, path, is_main, err, errlen);
+}
+
+void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name)
+{
+	const char *base = strrchr(name, '/');
+
+	a->started_pid = pid;
+	snprintf(a->started, sizeof(a->started), "%s", base ? base + 1 : name);
 }
 
 void attacher__set_shared_main(struct attacher *a, bool on)

@@ -66,6 +66,10 @@ int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool 
  * (probe table pid 0), shared by every process running it; the BPF side counts
  * only the processes in traced_tgids. Needed to follow forks from their first
  * call. off (default): every link is limited to its process. */
+/* The name PID is started as (argv[0]), for a process not yet exec'd: BINARY in a
+ * probe spec matches the executable by it too. Other processes' come from /proc. */
+void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name);
+
 void attacher__set_shared_main(struct attacher *a, bool on);
 /* Forgets what was scanned for pid (it exited). */
 void attacher__forget_pid(struct attacher *a, pid_t pid);

@@ -725,6 +725,12 @@ void catalog__free(struct catalog *c)
 const struct cat_entry *catalog__match(const struct catalog *c, const char *binary_path,
 				       const char *symbol)
 {
+	return catalog__match_as(c, binary_path, NULL, symbol);
+}
+
+const struct cat_entry *catalog__match_as(const struct catalog *c, const char *binary_path,
+					  const char *started_name, const char *symbol)
+{
 	if (!c || !symbol)
 		return NULL;
 	for (size_t i = 0; i < c->n; i++) {
@@ -732,7 +738,9 @@ const struct cat_entry *catalog__match(const struct catalog *c, const char *bina
 
 		if (!e->glob)
 			continue; /* a Python entry */
-		if (e->binary && (!binary_path || !procmaps__name_matches(e->binary, binary_path)))
+		if (e->binary && (!binary_path || !procmaps__name_matches(e->binary, binary_path)) &&
+		    (!started_name || strchr(e->binary, '/') ||
+		     !procmaps__name_matches(e->binary, started_name)))
 			continue;
 		if (glob_match(e->glob, symbol))
 			return e;

@@ -156,6 +156,10 @@ int error_rule__parse(const char *text, struct error_rule *out, char *err, size_
 /* First entry whose binary (procmaps__name_matches) and glob match; NULL if none. */
 const struct cat_entry *catalog__match(const struct catalog *c, const char *binary_path,
 				       const char *symbol);
+/* The same for an executable whose process was started as started_name (a symlink's
+ * name; NULL for a library): an entry's BINARY that is a name matches either. */
+const struct cat_entry *catalog__match_as(const struct catalog *c, const char *binary_path,
+					  const char *started_name, const char *symbol);
 /* Resolves by-name captures of entry for function `symbol` in the ELF at path, using
  * its DWARF (the type of the function's parameter argN). Writes the resolved
  * captures to out[] (copies of e->caps with offsets filled). 0, or a negative errno

@@ -3,6 +3,7 @@
 #include "procmaps.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -258,6 +259,70 @@ bool procmaps__name_matches(const char *spec, const char *path)
 	if (strncmp(base, spec, len) != 0)
 		return false;
 	return base[len] == '\0' || base[len] == '.' || base[len] == '-';
+}
+
+/* TASK_COMM_LEN - 1: a comm this long may have been cut */
+#define COMM_MAX_LEN 15
+
+void procmaps__pick_started_name(const char *comm, const char *argv0, char *buf, size_t len)
+{
+	const char *base = NULL;
+	size_t clen = comm ? strcspn(comm, "\n") : 0, blen = 0;
+
+	if (!len)
+		return;
+	buf[0] = '\0';
+	if (argv0 && *argv0) {
+		const char *slash;
+
+		blen = strcspn(argv0, " "); /* a process title: "redis-server *:6379" */
+		slash = memrchr(argv0, '/', blen);
+		base = slash ? slash + 1 : argv0;
+		blen -= (size_t)(base - argv0);
+	}
+	/* exec of /proc/self/exe or an fd (fexecve: /dev/fd/N) names no program in comm */
+	if (clen && base && blen && ((clen == 3 && !strncmp(comm, "exe", 3)) ||
+				     strspn(comm, "0123456789") == clen))
+		clen = 0;
+	if (clen && (clen < COMM_MAX_LEN || !base || blen < clen || strncmp(base, comm, clen)))
+		snprintf(buf, len, "%.*s", (int)clen, comm);
+	else if (base && blen)
+		snprintf(buf, len, "%.*s", (int)blen, base);
+}
+
+static ssize_t read_proc_file(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+int procmaps__started_name(pid_t pid, char *buf, size_t len)
+{
+	char comm[32], argv0[PATH_MAX];
+	ssize_t c, a;
+
+	if (!buf || !len || pid <= 0)
+		return -EINVAL;
+	buf[0] = '\0';
+	c = read_proc_file(pid, "comm", comm, sizeof(comm));
+	a = read_proc_file(pid, "cmdline", argv0, sizeof(argv0)); /* argv[0] ends at its NUL */
+	if (c < 0 && a < 0)
+		return (int)c;
+	procmaps__pick_started_name(c > 0 ? comm : NULL, a > 0 ? argv0 : NULL, buf, len);
+	return 0;
 }
 
 int procmaps__exe_path(pid_t pid, char *buf, size_t len)

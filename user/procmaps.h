@@ -41,6 +41,20 @@ bool procmaps__parse_line(char *line, struct proc_module *m, bool *exec, char **
  */
 bool procmaps__name_matches(const char *spec, const char *path);
 
+/*
+ * The name a process was started as, which a symlinked program does not share with
+ * the file it runs (/usr/bin/redis-server -> redis-check-rdb): COMM (the kernel's
+ * basename of the path given to execve, at most 15 bytes) unless it was cut there, then
+ * the basename of ARGV0 up to a space (argv[0] as rewritten by process titles, e.g.
+ * "redis-server *:6379"), when it starts with COMM; ARGV0 alone when COMM is "exe" or
+ * a number (exec of /proc/self/exe, fexecve). Either may be NULL. buf gets ""
+ * when neither gives a name.
+ */
+void procmaps__pick_started_name(const char *comm, const char *argv0, char *buf, size_t len);
+
+/* The same from /proc/PID/comm and /proc/PID/cmdline. 0 or a negative errno. */
+int procmaps__started_name(pid_t pid, char *buf, size_t len);
+
 /* readlink of /proc/PID/exe into buf, NUL-terminated. 0, -ESRCH no such process, -ENOENT no
  * executable (kernel thread), -ENAMETOOLONG buf too small, -EACCES/-EPERM, -EINVAL. */
 int procmaps__exe_path(pid_t pid, char *buf, size_t len);

@@ -119,6 +119,7 @@ struct target {
 	bool alive;
 	unsigned long long starttime; /* /proc/PID/stat field 22: detects pid reuse */
 	char exe[PATH_MAX];
+	char started[256]; /* the name it was started as */
 	char *cmdline;
 	struct tt_process proc;
 	pid_t ppid; /* a followed child: the traced process that forked it; 0 for a root */
@@ -189,7 +190,11 @@ static void target_fill(struct target *t)
 	base = strrchr(t->exe, '/');
 	t->proc.pid = t->pid;
 	t->proc.exe_path = t->exe;
-	t->proc.exe_name = base ? base + 1 : t->exe;
+	/* the name it was started as (a symlink's, like redis-server's), which is
+	 * process.executable.name and the default service name; the path stays the file */
+	if (procmaps__started_name(t->pid, t->started, sizeof(t->started)) || !t->started[0])
+		snprintf(t->started, sizeof(t->started), "%.255s", base ? base + 1 : t->exe);
+	t->proc.exe_name = t->started;
 	t->proc.cmdline = t->cmdline;
 }
 
@@ -778,6 +783,7 @@ static int list_probes(FILE *f, struct probe_spec *specs, size_t n_specs, const 
 			struct lib_walk w = { .a = a, .listing = listing };
 			int n;
 
+			attacher__set_started_name(a, 0, o->cmd[0]);
 			r = attacher__attach_file(a, 0, exe, true, err, sizeof(err));
 			if (r < 0) {
 				if (listing)
@@ -1759,6 +1765,7 @@ int session__launch(struct session *s)
 	t->launched = true;
 	traced_put(s, launch->pid, exe); /* not yet exec'd: its program is exe */
 	/* the executable's own functions: attached before exec so the first call is seen */
+	attacher__set_started_name(s->att, launch->pid, o->cmd[0]);
 	r = attacher__attach_file(s->att, launch->pid, exe, true, err, sizeof(err));
 	if (r == -ESRCH) {
 		launched_gone(s, t, NULL);
@@ -1840,10 +1847,9 @@ static const char *service_label(struct session *s)
 
 	if (!service && s->agent)
 		return "ttatrace-agent"; /* per-process services go to the spans' resources */
-	if (!service && s->n_targets && s->targets[0]->exe[0]) {
-		service = strrchr(s->targets[0]->exe, '/');
-		service = service ? service + 1 : s->targets[0]->exe;
-	}
+	if (!service && s->n_targets && s->targets[0]->proc.exe_name &&
+	    s->targets[0]->proc.exe_name[0])
+		service = s->targets[0]->proc.exe_name; /* the name it was started as */
 	return service ? service : "unknown";
 }
 

@@ -512,6 +512,46 @@ static void test_permission(void **state)
 	assert_int_equal(waitpid(pid, &st, 0), pid);
 }
 
+/* The name a process was started as (issue 13 item 18): a symlinked program keeps
+ * the symlink's name in comm and argv[0], not the file's. */
+static void test_started_name(void **state)
+{
+	char b[64];
+
+	(void)state;
+	/* /usr/bin/redis-server -> redis-check-rdb, title rewritten */
+	procmaps__pick_started_name("redis-server\n", "redis-server *:6379", b, sizeof(b));
+	assert_string_equal(b, "redis-server");
+	/* comm is whole below 15 bytes: argv[0] rewritten to another word does not win */
+	procmaps__pick_started_name("postgres\n", "postgres: writer", b, sizeof(b));
+	assert_string_equal(b, "postgres");
+	procmaps__pick_started_name("busybox\n", "ls", b, sizeof(b));
+	assert_string_equal(b, "busybox");
+	/* comm cut at 15 bytes: the rest from argv[0]'s basename, up to a space */
+	procmaps__pick_started_name("a-very-long-pro\n", "/opt/x/a-very-long-program-name --flag", b,
+				    sizeof(b));
+	assert_string_equal(b, "a-very-long-program-name");
+	/* ...but not from an argv[0] that is another name */
+	procmaps__pick_started_name("a-very-long-pro\n", "other", b, sizeof(b));
+	assert_string_equal(b, "a-very-long-pro");
+	/* exec'd through /proc/self/exe or fexecve: argv[0] names it */
+	procmaps__pick_started_name("exe\n", "/usr/bin/redis-server", b, sizeof(b));
+	assert_string_equal(b, "redis-server");
+	procmaps__pick_started_name("4\n", "redis-server", b, sizeof(b));
+	assert_string_equal(b, "redis-server");
+	procmaps__pick_started_name("exe\n", "", b, sizeof(b));
+	assert_string_equal(b, "exe");
+	procmaps__pick_started_name(NULL, "./srv arg", b, sizeof(b));
+	assert_string_equal(b, "srv");
+	procmaps__pick_started_name(NULL, NULL, b, sizeof(b));
+	assert_string_equal(b, "");
+	procmaps__pick_started_name("", "", b, sizeof(b));
+	assert_string_equal(b, "");
+	/* this process, started as test_procmaps */
+	assert_int_equal(procmaps__started_name(getpid(), b, sizeof(b)), 0);
+	assert_string_equal(b, "test_procmaps");
+}
+
 static int setup(void **state)
 {
 	const char *b = getenv("TT_BUILD_DIR");
@@ -546,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_name_matches),
 		cmocka_unit_test(test_name_matches_same_file),
 		cmocka_unit_test(test_exe_path),
+		cmocka_unit_test(test_started_name),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_permission),
 	};
