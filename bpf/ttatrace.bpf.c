@@ -68,6 +68,7 @@ struct tt_stack {
 	__u32 samp; /* sampling word of the open frames' trace */
 	__u32 _pad;
 	struct tt_frame frames[TT_MAX_DEPTH];
+	__u64 max_entry_sp; /* the outermost entry this thread made (edges.bpf.h) */
 };
 
 struct {
@@ -248,6 +249,8 @@ static __always_inline struct tt_kstats *stats(void)
 
 	return bpf_map_lookup_elem(&kstats, &zero);
 }
+
+#include "edges.bpf.h"
 
 /* Counts one paired exit. Inlined, as a BPF-to-BPF call costs ~12 ns per exit
  * here; tt_hist_log2 has no branches, so the verifier still walks the bucket
@@ -572,6 +575,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	__u32 d;
 	int undecided = 0;
 
+	if (edge_stopping)
+		return 0; /* detaching: a frame opened now might never be closed */
 	if (st)
 		st->entries++;
 	stk = bpf_task_storage_get(&stacks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -580,6 +585,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			st->storage_fail++;
 		return 0;
 	}
+	tt_edge_entry(stk, PT_REGS_SP(ctx));
 	d = stk->depth;
 	if (d > 0 && d <= TT_MAX_DEPTH &&
 	    stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)].sp < PT_REGS_SP(ctx))
@@ -1052,8 +1058,7 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		st->exits++;
 	stk = bpf_task_storage_get(&stacks, task, NULL, 0);
 	if (!stk) {
-		if (st)
-			st->exit_no_entry++;
+		tt_count_orphan_exit(st, NULL, sp);
 		return 0;
 	}
 	d = stk->depth;
@@ -1078,11 +1083,10 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	}
 	if (match < 0) {
 		/* an exit of an entry we refused for depth, or one we never saw */
-		if (stk->overflow) {
+		if (stk->overflow)
 			stk->overflow--;
-		} else if (st) {
-			st->exit_no_entry++;
-		}
+		else
+			tt_count_orphan_exit(st, stk, sp);
 		return 0;
 	}
 	if ((__u32)match + 1 < d && st)

@@ -269,6 +269,12 @@ struct tt_kstats {
 	__u64 py_no_entry; /* PY_RETURN of an armed frame opened before attach */
 	__u64 py_ids_full; /* spans not traced: no Python probe id left */
 	__u64 py_task_links; /* asyncio tasks linked to the span that created them */
+	/* Attach and detach edges (bpf/edges.bpf.h): exits without entry that are not
+	 * losses, a call cut by the tracing interval. Exit probes go in before entry
+	 * probes and come out after them, so a call that enters in between, or one that
+	 * entered before its thread's first traced entry, returns with no frame. */
+	__u64 exit_attach_edge; /* ... while links were made, or outside every frame seen */
+	__u64 exit_detach_edge; /* ... while links were taken out */
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do

@@ -69,6 +69,7 @@ struct attacher {
 	/* the name a launched process is started as, before its exec (later: /proc) */
 	pid_t started_pid;
 	char started[256];
+	uint32_t *edge_attaching; /* the kernel's count of link creations in progress */
 };
 
 /* The C++ exception warning is given once per run, whatever the attacher. */
@@ -503,6 +504,41 @@ static int collect(const struct elf_sym *sym, void *vctx)
 	return 0;
 }
 
+/* Tests only: TTATRACE_TEST_HOLD_ATTACH_MS waits that long (once per run) between
+ * a file's exit links and its entry links, so a test can end the target inside
+ * attach, or have calls run between the two. */
+static void attach_test_hold(void)
+{
+	static bool held;
+	const char *v = getenv("TTATRACE_TEST_HOLD_ATTACH_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (!held && ms > 0 && ms <= 60000) {
+		held = true;
+		fprintf(stderr, "ttatrace: test hold: attaching in %ld ms\n", ms);
+		usleep((useconds_t)ms * 1000);
+	}
+}
+
+/* Around link creation: an exit without entry meanwhile is an attach edge, a call
+ * that entered between a probe's exit link and its entry link (edges.bpf.h). */
+static void edge_begin(struct attacher *a)
+{
+	if (a->edge_attaching)
+		__atomic_add_fetch(a->edge_attaching, 1, __ATOMIC_SEQ_CST);
+}
+
+static void edge_end(struct attacher *a)
+{
+	if (a->edge_attaching)
+		__atomic_sub_fetch(a->edge_attaching, 1, __ATOMIC_SEQ_CST);
+}
+
+void attacher__set_edge_flag(struct attacher *a, uint32_t *attaching)
+{
+	a->edge_attaching = attaching;
+}
+
 /* One probe at a time through perf events: the path for kernels before 6.6. */
 static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *open_path)
 {
@@ -511,11 +547,15 @@ static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *ope
 
 	uo.bpf_cookie = p->id | p->cookie_flags;
 	uo.retprobe = true;
+	edge_begin(a);
 	/* pid 0 in the probe table: a shared link, every process (-1 to perf) */
 	p->exit = bpf_program__attach_uprobe_opts(a->exit, p->pid ? p->pid : -1, open_path,
 						  p->probe_off, &uo);
-	if (!p->exit)
-		return -errno;
+	if (!p->exit) {
+		err = -errno;
+		edge_end(a);
+		return err;
+	}
 	uo.retprobe = false;
 	p->entry = bpf_program__attach_uprobe_opts(a->entry, p->pid ? p->pid : -1, open_path,
 						   p->probe_off, &uo);
@@ -523,8 +563,10 @@ static int attach_legacy(struct attacher *a, struct tt_probe *p, const char *ope
 		err = -errno;
 		bpf_link__destroy(p->exit);
 		p->exit = NULL;
+		edge_end(a);
 		return err;
 	}
+	edge_end(a);
 	return 0;
 }
 
@@ -544,11 +586,15 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 		m->a->failed += hi - lo;
 		return 0;
 	}
+	edge_begin(a);
 	xfd = uprobe_multi__attach(a->exit_multi_fd, open_path, offs + lo, cookies + lo, hi - lo,
 				   m->pid, true);
+	if (xfd >= 0)
+		attach_test_hold();
 	efd = xfd < 0 ? xfd :
 			uprobe_multi__attach(a->entry_multi_fd, open_path, offs + lo, cookies + lo,
 					     hi - lo, m->pid, false);
+	edge_end(a);
 	if (efd >= 0) {
 		if (probe_table__add_multi(a->pt, m->pid, efd, xfd, open_path, probes + lo, hi - lo)) {
 			close(efd);
@@ -597,22 +643,6 @@ static const char *placement_text(bool classified, uint8_t klass, uint64_t delta
 	return buf;
 }
 
-/* Tests only: TTATRACE_TEST_HOLD_ATTACH_MS waits that long (once per run) between
- * reading a file's symbols and creating its links, so a test can end the target
- * inside attach. */
-static void attach_test_hold(void)
-{
-	static bool held;
-	const char *v = getenv("TTATRACE_TEST_HOLD_ATTACH_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
-
-	if (!held && ms > 0 && ms <= 60000) {
-		held = true;
-		fprintf(stderr, "ttatrace: test hold: attaching in %ld ms\n", ms);
-		usleep((useconds_t)ms * 1000);
-	}
-}
-
 static int attach_collected(struct attacher *a, struct match_ctx *m, const char *open_path)
 {
 	uint64_t *offs = NULL, *cookies = NULL;
@@ -655,7 +685,6 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		offs[i] = probes[i]->probe_off;
 		cookies[i] = probes[i]->id | probes[i]->cookie_flags;
 	}
-	attach_test_hold();
 	if (a->multi_ok) {
 		int r = attach_multi_range(a, m, probes, offs, cookies, 0, m->n, open_path);
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -69,6 +70,10 @@ int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool 
 /* The name PID is started as (argv[0]), for a process not yet exec'd: BINARY in a
  * probe spec matches the executable by it too. Other processes' come from /proc. */
 void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name);
+
+/* The kernel's count of link creations in progress (edge_attaching in the mmap'ed
+ * .bss): raised around each exit+entry link pair. */
+void attacher__set_edge_flag(struct attacher *a, uint32_t *attaching);
 
 void attacher__set_shared_main(struct attacher *a, bool on);
 /* Forgets what was scanned for pid (it exited). */

@@ -301,6 +301,17 @@ static void self_count(FILE *out, const char *name, const char *service, const c
 	self_line(out, name, service, lk, lv, v);
 }
 
+/* Exits without entry that are not losses: calls cut by the attach or the detach
+ * (bpf/edges.bpf.h); ttatrace_drops_total{reason="exit_no_entry"} keeps the rest. */
+static void render_edges(FILE *out, const struct tt_kstats *ks, const char *service)
+{
+	family(out, "ttatrace_edge_exits_total", "counter",
+	       "Calls cut by the tracing interval: they returned without an entry because they "
+	       "entered while probes were being attached or detached (not losses).");
+	self_count(out, "ttatrace_edge_exits_total", service, "edge", "attach", ks->exit_attach_edge);
+	self_count(out, "ttatrace_edge_exits_total", service, "edge", "detach", ks->exit_detach_edge);
+}
+
 static void render_sampling(FILE *out, const struct self_stats *ss, const char *service)
 {
 	static const char *const decisions[] = { "head", "error", "slow", "dropped" };
@@ -490,6 +501,7 @@ int metrics__render(const struct metrics_source *src, const char *service, FILE 
 			}
 			fprintf(out, "reason=\"%s\"} %" PRIu64 "\n", reasons[i], vals[i]);
 		}
+		render_edges(out, &ks, service);
 	}
 	render_self(out, src, service);
 	free(groups);

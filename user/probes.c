@@ -2,6 +2,7 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,9 @@ struct probe_table {
 	uint32_t n, cap;
 	struct multi_link *ml;
 	size_t n_ml;
+	/* links taken out and to take out in the detach under way (read by another
+	 * thread for progress) */
+	size_t detach_done, detach_total;
 };
 
 struct probe_table *probe_table__new(void)
@@ -215,8 +219,11 @@ static void *detach_worker(void *arg)
 		if (!p || (j->pid && p->pid != j->pid))
 			continue;
 		l = j->entries ? &p->entry : &p->exit;
+		if (!*l)
+			continue;
 		bpf_link__destroy(*l);
 		*l = NULL;
+		__atomic_add_fetch(&j->t->detach_done, 1, __ATOMIC_RELAXED);
 	}
 }
 
@@ -348,16 +355,63 @@ static void close_multi(struct probe_table *t, pid_t pid, bool entries)
 			continue;
 		close(*fd);
 		*fd = -1;
+		__atomic_add_fetch(&t->detach_done, 1, __ATOMIC_RELAXED);
+	}
+}
+
+/* Links of pid (0: all) still in, to count the detach's progress against. */
+static size_t links_in(const struct probe_table *t, pid_t pid)
+{
+	size_t n = 0, i;
+
+	for (i = 0; i < t->n_ml; i++)
+		if (!pid || t->ml[i].pid == pid)
+			n += (t->ml[i].entry_fd >= 0) + (t->ml[i].exit_fd >= 0);
+	for (i = 0; i < t->n; i++)
+		if (t->v[i] && (!pid || t->v[i]->pid == pid))
+			n += !!t->v[i]->entry + !!t->v[i]->exit;
+	return n;
+}
+
+void probe_table__detach_progress(const struct probe_table *t, size_t *done, size_t *total)
+{
+	*done = __atomic_load_n(&t->detach_done, __ATOMIC_RELAXED);
+	*total = __atomic_load_n(&t->detach_total, __ATOMIC_RELAXED);
+}
+
+/* Tests only: TTATRACE_TEST_HOLD_DETACH_MS waits that long at the start of the
+ * final detach, so a test sees calls cut by it and its progress lines. */
+static void detach_test_hold(void)
+{
+	const char *v = getenv("TTATRACE_TEST_HOLD_DETACH_MS");
+	long ms = v ? strtol(v, NULL, 10) : 0;
+
+	if (ms > 0 && ms <= 60000) {
+		fprintf(stderr, "ttatrace: test hold: exit probes out in %ld ms\n", ms);
+		usleep((useconds_t)ms * 1000);
 	}
 }
 
 void probe_table__detach_pid(struct probe_table *t, pid_t pid)
 {
-	/* entries first: no new span starts while exits are still being paired */
-	close_multi(t, pid, true);
-	detach_pass(t, pid, true);
+	__atomic_store_n(&t->detach_done, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&t->detach_total, links_in(t, pid), __ATOMIC_RELAXED);
+	/* Exits first. Every link's release waits for the kernel's uretprobe SRCU grace
+	 * period (6.12+), and a pending return probe holds that SRCU lease until the
+	 * call returns, or until a 100 ms per-thread timer turns it into a reference:
+	 * a timer each new return probe on that thread pushes back. So a traced call
+	 * still open (main, a server's loop) with a hot traced callee on its thread kept
+	 * close() waiting for minutes (uninterruptible, SIGKILL included). With the exit
+	 * links out first no return probe is set any more, the timer fires, and the
+	 * wait is one period. The process no longer counts as traced here (or the
+	 * kernel's stop flag holds new entries back), so the entries the exits leave
+	 * open are never paired. */
+	if (!pid && t->detach_total)
+		detach_test_hold();
 	close_multi(t, pid, false);
 	detach_pass(t, pid, false);
+	close_multi(t, pid, true);
+	detach_pass(t, pid, true);
 }
 
 void probe_table__detach_all(struct probe_table *t)

@@ -68,7 +68,7 @@ uint32_t probe_table__count(const struct probe_table *t);
 struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const char *binary_path,
 				   uint64_t offset);
 /* Records a uprobe_multi link pair owning a group of probes of pid (fds are closed
- * at detach, entry first). 0 or -ENOMEM. */
+ * at detach, exit first). 0 or -ENOMEM. */
 int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int exit_fd,
 			   const char *open_path, struct tt_probe *const *probes, size_t n);
 /* Removes one probe's uprobes (the governor's last resort). A uprobe_multi group is
@@ -78,6 +78,8 @@ int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog
 			      int exit_prog_fd);
 /* Destroys the BPF links of every probe of pid (entries first). */
 void probe_table__detach_pid(struct probe_table *t, pid_t pid);
+/* The detach under way (another thread may ask): links taken out, of how many. */
+void probe_table__detach_progress(const struct probe_table *t, size_t *done, size_t *total);
 void probe_table__detach_all(struct probe_table *t);
 
 #endif

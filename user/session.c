@@ -1070,6 +1070,7 @@ int session__load(struct session *s)
 		return EXIT_RUNTIME;
 	attacher__set_probe_at_entry(s->att, o->probe_at_entry);
 	attacher__set_allow_unsafe(s->att, o->allow_unsafe);
+	attacher__set_edge_flag(s->att, &skel->bss->edge_attaching);
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
 	if (!o->no_follow_forks || o->agent) {
@@ -1120,7 +1121,10 @@ static int follow_start(struct session *s)
  * out of traced_tgids): its own links go. */
 static void unfollow(struct session *s, struct target *t)
 {
+	/* a live process (untargeted on SIGHUP) has calls cut by its detach */
+	__atomic_add_fetch(&s->skel->bss->edge_detaching, 1, __ATOMIC_SEQ_CST);
 	probe_table__detach_pid(s->pt, t->pid);
+	__atomic_sub_fetch(&s->skel->bss->edge_detaching, 1, __ATOMIC_SEQ_CST);
 	attacher__forget_pid(s->att, t->pid);
 	t->alive = false;
 	t->gone_ns = now_mono_ns();
@@ -1973,6 +1977,66 @@ static void rescan_targets(struct session *s)
 	}
 }
 
+/* The final detach, with a line every second once it has taken more than one: the
+ * kernel may wait there for traced calls still running in the target. */
+struct detach_watch {
+	struct probe_table *pt;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+};
+
+static void *detach_watcher(void *arg)
+{
+	struct detach_watch *w = arg;
+	uint64_t t0 = now_mono_ns();
+	struct timespec until;
+	bool said = false;
+
+	pthread_mutex_lock(&w->lock);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	while (!w->done) {
+		size_t done, total;
+
+		until.tv_sec += 1;
+		if (pthread_cond_timedwait(&w->cond, &w->lock, &until) != ETIMEDOUT || w->done)
+			break;
+		probe_table__detach_progress(w->pt, &done, &total);
+		fprintf(stderr, "ttatrace: detaching: %zu of %zu links out after %.0f s%s\n", done,
+			total, (now_mono_ns() - t0) / 1e9,
+			said ? "" : " (the kernel waits for traced calls still running in the target)");
+		said = true;
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (said)
+		fprintf(stderr, "ttatrace: detached in %.1f s\n", (now_mono_ns() - t0) / 1e9);
+	return NULL;
+}
+
+static void detach_watched(struct session *s)
+{
+	struct detach_watch w = { .pt = s->pt };
+	pthread_condattr_t ca;
+	pthread_t th;
+	bool watching;
+
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	watching = !pthread_create(&th, NULL, detach_watcher, &w);
+	probe_table__detach_all(s->pt);
+	pthread_mutex_lock(&w.lock);
+	w.done = true;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	if (watching)
+		pthread_join(th, NULL);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+}
+
 int session__run(struct session *s)
 {
 	const struct tt_opts *o = &s->o;
@@ -2060,8 +2124,11 @@ int session__run(struct session *s)
 	/* calls/s in the summary: the time traced, without the detach below */
 	s->rt.elapsed_s = (now_mono_ns() - t_start) / 1e9;
 	prom_server__set_ready(s->prom, false);
-	/* detach first (entries, then exits), then take what is left in the ring */
-	probe_table__detach_all(s->pt);
+	/* detach first (entries stop opening frames, exit links out, entry links out),
+	 * then take what is left in the ring; calls that enter after the stop return
+	 * without a frame: detach edges */
+	__atomic_store_n(&s->skel->bss->edge_stopping, 1, __ATOMIC_SEQ_CST);
+	detach_watched(s);
 	ring_buffer__consume(s->prb);
 	ring_buffer__consume(s->rb);
 	/* traces whose root is still open keep their held spans: count them */

@@ -161,6 +161,11 @@ void summary__print(FILE *f, struct probe_table *pt, const struct tt_kstats *ks,
 		", no thread storage %llu, malformed records %" PRIu64 "\n",
 		ks->rb_reserve_fail, ks->stack_overflow, ks->exit_no_entry, ks->unwound, ks->storage_fail,
 		as->bad_records);
+	if (ks->exit_attach_edge || ks->exit_detach_edge)
+		fprintf(f,
+			"ttatrace: edges: %llu calls cut by the attach, %llu by the detach (they "
+			"entered before their entry probe was in or after it was out: not losses)\n",
+			ks->exit_attach_edge, ks->exit_detach_edge);
 	if (ks->entries)
 		fprintf(f, "ttatrace: ring buffer: %" PRIu64 " bytes read, %.1f bytes per traced call\n",
 			as->ring_bytes, (double)as->ring_bytes / ks->entries);
