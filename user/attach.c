@@ -24,6 +24,7 @@
 #include "probes.h"
 #include "procmaps.h"
 #include "rettype.h"
+#include "test_hold.h"
 #include "uprobe_multi.h"
 
 struct sym_cache_ent {
@@ -510,14 +511,9 @@ static int collect(const struct elf_sym *sym, void *vctx)
 static void attach_test_hold(void)
 {
 	static bool held;
-	const char *v = getenv("TTATRACE_TEST_HOLD_ATTACH_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
 
-	if (!held && ms > 0 && ms <= 60000) {
-		held = true;
-		fprintf(stderr, "ttatrace: test hold: attaching in %ld ms\n", ms);
-		usleep((useconds_t)ms * 1000);
-	}
+	if (!held)
+		held = test_hold("TTATRACE_TEST_HOLD_ATTACH_MS", "attaching in");
 }
 
 /* Around link creation: an exit without entry meanwhile is an attach edge, a call

@@ -9,6 +9,7 @@
 
 #include "catalog.h"
 #include "probes.h"
+#include "test_hold.h"
 #include "uprobe_multi.h"
 #include "ttatrace.h"
 
@@ -379,19 +380,6 @@ void probe_table__detach_progress(const struct probe_table *t, size_t *done, siz
 	*total = __atomic_load_n(&t->detach_total, __ATOMIC_RELAXED);
 }
 
-/* Tests only: TTATRACE_TEST_HOLD_DETACH_MS waits that long at the start of the
- * final detach, so a test sees calls cut by it and its progress lines. */
-static void detach_test_hold(void)
-{
-	const char *v = getenv("TTATRACE_TEST_HOLD_DETACH_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
-
-	if (ms > 0 && ms <= 60000) {
-		fprintf(stderr, "ttatrace: test hold: exit probes out in %ld ms\n", ms);
-		usleep((useconds_t)ms * 1000);
-	}
-}
-
 void probe_table__detach_pid(struct probe_table *t, pid_t pid)
 {
 	__atomic_store_n(&t->detach_done, 0, __ATOMIC_RELAXED);
@@ -407,7 +395,8 @@ void probe_table__detach_pid(struct probe_table *t, pid_t pid)
 	 * kernel's stop flag holds new entries back), so the entries the exits leave
 	 * open are never paired. */
 	if (!pid && t->detach_total)
-		detach_test_hold();
+		/* tests only: calls cut by the detach, its progress lines */
+		test_hold("TTATRACE_TEST_HOLD_DETACH_MS", "exit probes out in");
 	close_multi(t, pid, false);
 	detach_pass(t, pid, false);
 	close_multi(t, pid, true);

@@ -57,6 +57,7 @@
 #include "sample.h"
 #include "sample_kernel.h"
 #include "session.h"
+#include "test_hold.h"
 #include "needed_libs.h"
 #include "summary.h"
 #include "uprobe_multi.h"
@@ -637,13 +638,7 @@ static int launch_prepare(char **argv, struct launch *l)
  * entry that long, so a test can kill ttatrace in the window deterministically. */
 static void launch_test_hold(void)
 {
-	const char *v = getenv("TTATRACE_TEST_HOLD_STOPPED_MS");
-	long ms = v ? strtol(v, NULL, 10) : 0;
-
-	if (ms > 0 && ms <= 60000) {
-		fprintf(stderr, "ttatrace: test hold: child stopped at its entry for %ld ms\n", ms);
-		usleep((useconds_t)ms * 1000);
-	}
+	test_hold("TTATRACE_TEST_HOLD_STOPPED_MS", "child stopped at its entry for");
 }
 
 /* Releases the child into exec; returns 0 once exec succeeded. */

@@ -55,6 +55,13 @@ wait_exit() {
 	fail "process $pid still running after ${secs}s"
 }
 
+# caps_drop_except CAP,CAP...: the capsh --drop list that leaves exactly those of the
+# bounding set (for least-privilege tests under capsh)
+caps_drop_except() {
+	capsh --print | sed -n 's/^Bounding set =//p' | tr ',' '\n' |
+		grep -vxF -f <(tr ',' '\n' <<<"$1") | paste -sd,
+}
+
 # assert_eq ACTUAL EXPECTED WHAT
 assert_eq() {
 	[ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"

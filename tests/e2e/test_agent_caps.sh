@@ -12,13 +12,8 @@ K=12
 chmod 755 "$T"
 cp "$PREFORK" "$T/cap-pf"
 printf "targets:\n  - exe: '%s/cap-pf'\nprimitives:\n  - match: 'pf_*'\n" "$T" >"$T/catalog.yaml"
-ALL=$(capsh --print | sed -n 's/^Bounding set =//p')
-# drop_except CAP,CAP...: the capsh --drop list that leaves exactly those
-drop_except() {
-	tr ',' '\n' <<<"$ALL" | grep -vxF -f <(tr ',' '\n' <<<"$1") | paste -sd,
-}
 
-capsh --inh= --drop="$(drop_except cap_bpf,cap_perfmon,cap_sys_ptrace)" -- -c \
+capsh --inh= --drop="$(caps_drop_except cap_bpf,cap_perfmon,cap_sys_ptrace)" -- -c \
 	'capsh --print | grep ^Current; exec "$0" agent --config "$1" -v --format jsonl -o "$2"' \
 	"$TTATRACE" "$T/catalog.yaml" "$T/spans.jsonl" 2>"$T/agent.err" >"$T/agent.out" &
 APID=$!
@@ -49,7 +44,7 @@ PY
 
 # one capability short: one line, exit status 1, before anything is loaded
 rc=0
-capsh --inh= --drop="$(drop_except cap_bpf,cap_perfmon)" -- -c 'exec "$0" agent --config "$1"' \
+capsh --inh= --drop="$(caps_drop_except cap_bpf,cap_perfmon)" -- -c 'exec "$0" agent --config "$1"' \
 	"$TTATRACE" "$T/catalog.yaml" 2>"$T/short.err" || rc=$?
 cat "$T/short.err"
 assert_eq "$rc" 1 "exit status without CAP_SYS_PTRACE"
@@ -59,7 +54,7 @@ grep -q "^ttatrace: agent: missing capability CAP_SYS_PTRACE (the agent needs CA
 
 # --log-format json: the same refusal as one JSON object of level error
 rc=0
-capsh --inh= --drop="$(drop_except cap_bpf,cap_perfmon)" -- -c 'exec "$0" agent --config "$1" --log-format json' \
+capsh --inh= --drop="$(caps_drop_except cap_bpf,cap_perfmon)" -- -c 'exec "$0" agent --config "$1" --log-format json' \
 	"$TTATRACE" "$T/catalog.yaml" 2>"$T/json.err" || rc=$?
 cat "$T/json.err"
 assert_eq "$rc" 1 "exit status with --log-format json"

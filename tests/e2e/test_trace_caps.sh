@@ -13,11 +13,6 @@ PREFORK=${PREFORK:-$BUILD/fixtures/prefork}
 K=7
 chmod 755 "$T"
 cp "$PREFORK" "$T/cap-pf"
-ALL=$(capsh --print | sed -n 's/^Bounding set =//p')
-# drop_except CAP,CAP...: the capsh --drop list that leaves exactly those
-drop_except() {
-	tr ',' '\n' <<<"$ALL" | grep -vxF -f <(tr ',' '\n' <<<"$1") | paste -sd,
-}
 THREE=cap_bpf,cap_perfmon,cap_sys_ptrace
 
 # check_counts ROLES SPANS: pf_work per process, exactly (1 in the parent, K in the others)
@@ -38,7 +33,7 @@ PY
 setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$T/cap-pf" "$T/go" 1 $K >"$T/p.roles" &
 FP=$!
 PIDS_TO_KILL+=($FP)
-capsh --inh= --drop="$(drop_except $THREE)" -- -c \
+capsh --inh= --drop="$(caps_drop_except $THREE)" -- -c \
 	'capsh --print | grep ^Current; exec "$0" -p "$1" --probe pf_work --format jsonl -o "$2"' \
 	"$TTATRACE" $FP "$T/p.jsonl" 2>"$T/p.err" >"$T/p.out" &
 AP=$!
@@ -53,7 +48,7 @@ check_counts "$T/p.roles" "$T/p.jsonl" || fail "-p span counts"
 
 # launch with exactly the three; the program stops at its entry point so that its
 # libraries' probes go in before main (its one dprintf is seen)
-capsh --inh= --drop="$(drop_except $THREE)" -- -c \
+capsh --inh= --drop="$(caps_drop_except $THREE)" -- -c \
 	'exec "$0" --probe pf_work --probe libc:dprintf --format jsonl -o "$1" -- "$2" "$3" 1 "$4"' \
 	"$TTATRACE" "$T/l.jsonl" "$T/cap-pf" "$T/go" $K 2>"$T/l.err" >"$T/l.roles" ||
 	{ cat "$T/l.err" >&2; fail "launch exited non-zero"; }
@@ -72,7 +67,7 @@ for missing in CAP_BPF CAP_PERFMON CAP_SYS_PTRACE; do
 	for mode in pid launch; do
 		if [ $mode = pid ]; then set -- -p $VICTIM; else set -- -- "$T/cap-pf" "$T/go" 1 1; fi
 		rc=0
-		capsh --inh= --drop="$(drop_except "$keep")" -- -c 'exec "$0" --probe pf_work "$@"' \
+		capsh --inh= --drop="$(caps_drop_except "$keep")" -- -c 'exec "$0" --probe pf_work "$@"' \
 			"$TTATRACE" "$@" 2>"$T/short.err" >/dev/null || rc=$?
 		assert_eq "$rc" 1 "$mode: exit status without $missing"
 		assert_eq "$(cat "$T/short.err")" "$want" "$mode: what ttatrace said without $missing"
