@@ -551,8 +551,10 @@ __noinline int tt_prune(struct tt_stack *stk, __u64 sp)
 		if (stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)].sp >= sp)
 			break;
 		d--;
-		if (st)
+		if (st) {
 			st->unwound++;
+			st->frames_open--;
+		}
 	}
 	stk->depth = d;
 	return d;
@@ -687,6 +689,8 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	if (undecided)
 		stk->samp = sample_decide(st, f->probe_id, cookie, f);
 	stk->depth = d + 1;
+	if (st)
+		st->frames_open++;
 	if (governor_on) {
 		__u64 *hc = bpf_map_lookup_elem(&hits, &f->probe_id);
 
@@ -1094,6 +1098,8 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	if (match >= TT_MAX_DEPTH)
 		return 0;
 	f = &stk->frames[match];
+	if (st)
+		st->frames_open -= d - match;
 	stk->depth = match;
 	probe_id = f->probe_id;
 	cookie = probe_id | (__u64)f->cflags << 32;

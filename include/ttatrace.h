@@ -275,6 +275,9 @@ struct tt_kstats {
 	 * entered before its thread's first traced entry, returns with no frame. */
 	__u64 exit_attach_edge; /* ... while links were made, or outside every frame seen */
 	__u64 exit_detach_edge; /* ... while links were taken out */
+	/* frames opened minus frames closed (per CPU it wraps; the sum is exact): the
+	 * final detach waits for it to stop falling before it takes out exit links */
+	__u64 frames_open;
 };
 
 /* Per-probe latency histograms, kept in the kernel for every paired call (they do

@@ -1972,6 +1972,32 @@ static void rescan_targets(struct session *s)
 	}
 }
 
+/* Entries open no frame any more: let the calls in flight end (their exit links
+ * still pair them) while any do, so a workflow running at the stop keeps its root:
+ * until the kernel's count of open frames stops falling for 50 ms, 1 s at most.
+ * Calls that stay open longer (main, a server's loop) are cut by the detach. */
+static void detach_grace(struct session *s)
+{
+	uint64_t t0 = now_mono_ns(), changed = t0, now;
+	struct tt_kstats ks;
+	int64_t prev, cur;
+
+	read_kstats(s->skel, &ks);
+	prev = (int64_t)ks.frames_open;
+	while (prev > 0) {
+		usleep(5000);
+		now = now_mono_ns();
+		read_kstats(s->skel, &ks);
+		cur = (int64_t)ks.frames_open;
+		if (cur < prev) {
+			prev = cur;
+			changed = now;
+		}
+		if (now - changed >= 50000000ULL || now - t0 >= 1000000000ULL)
+			break;
+	}
+}
+
 /* The final detach, with a line every second once it has taken more than one: the
  * kernel may wait there for traced calls still running in the target. */
 struct detach_watch {
@@ -2123,6 +2149,7 @@ int session__run(struct session *s)
 	 * then take what is left in the ring; calls that enter after the stop return
 	 * without a frame: detach edges */
 	__atomic_store_n(&s->skel->bss->edge_stopping, 1, __ATOMIC_SEQ_CST);
+	detach_grace(s);
 	detach_watched(s);
 	ring_buffer__consume(s->prb);
 	ring_buffer__consume(s->rb);
