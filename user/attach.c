@@ -237,7 +237,7 @@ static const char *started_name_of(struct attacher *a, pid_t pid, struct started
 }
 
 static int configure_probe(struct attacher *a, struct tt_probe *p, const char *open_path,
-			   const char *started)
+			   const char *started, const char *debug_file)
 {
 	const struct cat_entry *e;
 	struct capture caps[CAT_MAX_CAPTURES];
@@ -267,7 +267,8 @@ static int configure_probe(struct attacher *a, struct tt_probe *p, const char *o
 	if (!e->n_caps)
 		return write_probe_cfg(a, p, &cfg);
 	memset(caps, 0, sizeof(caps));
-	r = catalog__resolve(e, open_path, p->symbol, caps, err, sizeof(err));
+	/* field names from the file's DWARF, or its separate debug file's */
+	r = catalog__resolve(e, debug_file ? debug_file : open_path, p->symbol, caps, err, sizeof(err));
 	if (r) {
 		fprintf(stderr, "ttatrace: warning: %s: captures of %s left out: %s\n",
 			a->cat->path, p->label, err);
@@ -673,7 +674,8 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 		ret_rule_for(a, m->ce, open_path, s, &probes[i]->ret);
 		if (configure_probe(a, probes[i], open_path,
 				    m->is_main && a->cat ? started_name_of(a, m->proc_pid, &m->sn) :
-							   NULL)) {
+							   NULL,
+				    m->ce ? elf_syms__debug_file(m->ce->syms) : NULL)) {
 			added = -ENOMEM;
 			goto cleanup;
 		}

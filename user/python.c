@@ -546,12 +546,15 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		if (!sf.ok) {
 			r = -ENOENT;
 			if (elf_syms__debug_missing(syms))
+				/* Debian: python3.X-dbg has the interpreter's, libpython3.X-dbg
+				 * the shared library's */
 				snprintf(err, errlen, "pid %d: %s is stripped (no .symtab, so no %s) and %s: "
 						      "install its debug symbols (e.g. Debian's "
-						      "libpython3.%d-dbg), name their directory with "
+						      "%spython3.%d-dbg), name their directory with "
 						      "--debug-dir, or use a build with symbols such as "
 						      "pyenv's", pid, in.path, fn[i],
-					 elf_syms__debug_missing(syms), in.minor);
+					 elf_syms__debug_missing(syms),
+					 strncmp(in.path, "/proc/", 6) ? "lib" : "", in.minor);
 			else
 				snprintf(err, errlen, "pid %d: %s has no symbol %s (not CPython's "
 						      "interpreter?)", pid, in.path, fn[i]);

@@ -3,7 +3,8 @@
 # build-id (a --debug-dir or TTATRACE_DEBUG_DIRS tree, /usr/lib/debug in the target's
 # root) or by .gnu_debuglink (next to the file, its .debug/, CRC-32 checked), and their
 # addresses apply to the stripped file: the same probes at the same offsets, the same
-# spans. Without one, one line says what was looked for and what to install.
+# spans, captures by field name from its DWARF. Without one, one line says what was
+# looked for and what to install.
 source tests/e2e/lib.sh
 need_root_bpf
 [ -x "$DEMO" ] || fail "$DEMO not built"
@@ -73,6 +74,24 @@ mv "$T/native/.debug-tmp" "$T/native/workflow-demo.debug"
 "$TTATRACE" --probe 'tta_*' --format jsonl -o "$T/link.jsonl" -- "$T/native/workflow-demo" --iterations $N \
 	>/dev/null 2>"$T/link.err" || { cat "$T/link.err" >&2; fail "debuglink run"; }
 assert_eq "$(names "$T/link.jsonl")" "$(names "$T/ref.jsonl")" "spans of the stripped demo (debuglink)"
+# captures by field name (the catalogue's arg0->workflow_id ...) from the debug file's DWARF
+"$TTATRACE" --config tools/workflow-demo.yaml --format jsonl -o "$T/cref.jsonl" -- "$DEMO" --iterations $N \
+	>/dev/null 2>"$T/cref.err" || { cat "$T/cref.err" >&2; fail "catalogue reference run"; }
+"$TTATRACE" --config tools/workflow-demo.yaml --format jsonl -o "$T/cap.jsonl" -- "$T/native/workflow-demo" \
+	--iterations $N >/dev/null 2>"$T/cap.err" || { cat "$T/cap.err" >&2; fail "catalogue run, stripped"; }
+grep -q "left out" "$T/cap.err" && { cat "$T/cap.err" >&2; fail "captures left out on the stripped demo"; }
+python3 - "$T/cref.jsonl" "$T/cap.jsonl" $N <<'PY' || fail "captures of the stripped demo"
+import collections, json, sys
+def keys(path):
+    spans = [json.loads(l) for l in open(path)]
+    return spans, collections.Counter((s["name"], tuple(sorted(s["attributes"]))) for s in spans)
+ref, kref = keys(sys.argv[1])
+got, kgot = keys(sys.argv[2])
+assert kref == kgot, "attribute names per span differ: %s" % (set(kref) ^ set(kgot))
+wf = sorted(s["attributes"]["workflow.id"] for s in got if s["name"] == "workflow")
+assert wf == list(range(1000, 1000 + int(sys.argv[3]))), wf
+assert all(s["attributes"]["session.id"] == "sess-demo" for s in got if s["name"] == "workflow")
+PY
 mkdir "$T/native/.debug"
 mv "$T/native/workflow-demo.debug" "$T/native/.debug/"
 "$TTATRACE" --probe 'tta_*' --format jsonl -o "$T/sub.jsonl" -- "$T/native/workflow-demo" --iterations $N \
