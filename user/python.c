@@ -249,7 +249,7 @@ struct interp {
 
 static int find_interp(pid_t pid, struct interp *in)
 {
-	char path[64], line[PATH_MAX + 128], exe[PATH_MAX];
+	char path[64], line[PATH_MAX + 128], exe[PATH_MAX] = "";
 	FILE *f;
 	ssize_t n;
 
@@ -293,17 +293,32 @@ static int find_interp(pid_t pid, struct interp *in)
 		snprintf(in->path, sizeof(in->path), "/proc/%d/exe", pid);
 	}
 	if (!in->asyncio[0]) {
-		/* not imported yet: the probe goes on the file, the kernel arms it when mapped */
+		/* not imported yet: the probe goes on the file, the kernel arms it when mapped.
+		 * Its lib-dynload beside libpython (lib/libpython3.X.so, lib/python3.X), or
+		 * beside the executable's bin/ (bin/python3.X, lib/python3.X), or the
+		 * distributions' /usr/lib and /usr/local/lib */
 		char dir[PATH_MAX - 128], *slash;
+		const char *const fmt[] = { "%s/python3.%d/lib-dynload", "%s/../lib/python3.%d/lib-dynload",
+					    "%s/usr/lib/python3.%d/lib-dynload",
+					    "%s/usr/local/lib/python3.%d/lib-dynload" };
 		struct stat st;
 
-		snprintf(dir, sizeof(dir), "%.*s", (int)sizeof(dir) - 1, in->path);
+		snprintf(dir, sizeof(dir), "%.*s", (int)sizeof(dir) - 1,
+			 strncmp(in->path, "/proc/", 6) ? in->path : exe);
 		slash = strrchr(dir, '/');
-		if (slash) {
+		if (slash)
 			*slash = '\0';
-			snprintf(in->asyncio, sizeof(in->asyncio),
-				 "%s/python3.%d/lib-dynload/_asyncio.cpython-3%d-x86_64-linux-gnu.so", dir,
-				 in->minor, in->minor);
+		for (size_t i = 0; i < sizeof(fmt) / sizeof(fmt[0]) && !in->asyncio[0]; i++) {
+			char d[PATH_MAX];
+
+			if (i < 2 && !slash)
+				continue;
+			if (i < 2)
+				snprintf(d, sizeof(d), fmt[i], dir, in->minor);
+			else
+				snprintf(d, sizeof(d), fmt[i], "", in->minor);
+			snprintf(in->asyncio, sizeof(in->asyncio), "%.*s/_asyncio.cpython-3%d-x86_64-linux-gnu.so",
+				 (int)sizeof(in->asyncio) - 64, d, in->minor);
 			if (stat(in->asyncio, &st))
 				in->asyncio[0] = '\0';
 		}
@@ -586,9 +601,16 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		if (p->links[2])
 			n++;
 		else
-			fprintf(stderr, "ttatrace: warning: pid %d: no probe on %s:_asyncio_Task___init__: "
-					"asyncio tasks start their own traces\n", pid, in.asyncio);
+			fprintf(stderr, "ttatrace: warning: pid %d: no probe on %s:_asyncio_Task___init__%s%s%s: "
+					"asyncio tasks start their own traces\n", pid, in.asyncio,
+				elf_syms__debug_missing(as) ? " (stripped, and " : "",
+				elf_syms__debug_missing(as) ? elf_syms__debug_missing(as) : "",
+				elf_syms__debug_missing(as) ? ")" : "");
 		elf_syms__free(as);
+	} else {
+		fprintf(stderr, "ttatrace: warning: pid %d: no _asyncio module mapped or found (in "
+				"lib-dynload beside %s, /usr/lib or /usr/local/lib python3.%d): asyncio "
+				"tasks start their own traces\n", pid, in.path, in.minor);
 	}
 	s->n_procs++;
 	s->skel->bss->py_active = 1; /* native roots look for a running primitive */

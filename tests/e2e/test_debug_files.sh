@@ -127,12 +127,19 @@ PY=$P/bin/python3
 L=libpython3.12.so.1.0
 mkdir -p "$T/py/lib" "$T/py/keep" "$T/py/ids"
 split "$P/lib/$L" "$T/py/keep/$L.debug" "$T/py/lib/$L"
-ln -s "$P/lib/python3.12" "$T/py/lib/python3.12" # its stdlib and _asyncio, as beside the original
 LD_LIBRARY_PATH="$T/py/lib" "$TTATRACE" --config "$FIX/catalog.yaml" -- "$PY" "$FIX/app.py" 1 \
 	>/dev/null 2>"$T/py-none.err" && fail "a stripped libpython without its debug file was traced"
 grep -q "$T/py/lib/$L is stripped (no .symtab, so no _Py_call_instrumentation) and no debug file found for build-id $(build_id "$T/py/lib/$L").*install its debug symbols" \
 	"$T/py-none.err" || { cat "$T/py-none.err" >&2; fail "stripped libpython: message"; }
 tree "$T/py/ids" "$T/py/lib/$L" "$T/py/keep/$L.debug"
+# no _asyncio beside this libpython (nor in /usr/lib/python3.12): traced, and said
+LD_LIBRARY_PATH="$T/py/lib" "$TTATRACE" --debug-dir "$T/py/ids" --config "$FIX/catalog.yaml" --format jsonl \
+	-o "$T/py-noasync.jsonl" -- "$PY" "$FIX/app.py" 1 >/dev/null 2>"$T/py-noasync.err" ||
+	{ cat "$T/py-noasync.err" >&2; fail "stripped libpython without _asyncio beside it"; }
+grep -q "warning: pid [0-9]*: no _asyncio module mapped or found (in lib-dynload beside $T/py/lib/$L" \
+	"$T/py-noasync.err" || { cat "$T/py-noasync.err" >&2; fail "no warning for the missing _asyncio"; }
+[ -s "$T/py-noasync.jsonl" ] || fail "no spans without _asyncio"
+ln -s "$P/lib/python3.12" "$T/py/lib/python3.12" # its stdlib and _asyncio, as beside the original
 N=3
 LD_LIBRARY_PATH="$T/py/lib" "$TTATRACE" --debug-dir "$T/py/ids" --config "$FIX/catalog.yaml" --format jsonl \
 	-o "$T/py-id.jsonl" -- "$PY" "$FIX/app.py" $N >/dev/null 2>"$T/py-id.err" ||
