@@ -3,7 +3,8 @@
 # picks no trace, --keep-errors keeps exactly the workflows whose root primitive raised
 # (the fixture's sagas, KeyError) and --keep-slow exactly the slow ones (its sequential
 # workflows wait for a 50 ms timeout), whole, in the kernel's tail buffers and with
-# --tail-stream alike; native spans nested in a kept primitive are kept with it.
+# --tail-stream alike; native spans nested in a kept primitive are kept with it; traces
+# that outgrow a small --tail-buffer are decided in userspace, still whole.
 source tests/e2e/lib.sh
 need_root_bpf
 FIX=tests/fixtures/python
@@ -90,4 +91,16 @@ PY
 		[ "$dropped" -ge $N ] || fail "$v $mode: $dropped traces dropped, fewer than the $N sagas"
 	done
 done
+# --tail-buffer 200 holds two spans: a sequential workflow (18 or 19 spans) outgrows it, is
+# streamed and decided in userspace, and is still kept whole; the sagas (3 children) too
+PY=/root/.pyenv/versions/3.12.1/bin/python3
+o=$T/small
+"$TTATRACE" --config "$FIX/catalog.yaml" --sample 0 --keep-slow 40ms --tail-buffer 200 --format jsonl \
+	-o "$o.jsonl" -- "$PY" "$FIX/app.py" $N >"$o.out" 2>"$o.err" || { cat "$o.err" >&2; fail "small buffer: ttatrace failed"; }
+grep -q "drops: ring buffer full 0," "$o.err" || { cat "$o.err" >&2; fail "small buffer: ring drops"; }
+python3 tests/e2e/check_python.py "$o.jsonl" $N || { cat "$o.err" >&2; fail "small buffer: traces"; }
+grep -q "exported 0 head-sampled, $N kept for an error, $N kept as slow; 0 dropped" "$o.err" ||
+	{ cat "$o.err" >&2; fail "small buffer: sampling summary"; }
+outgrew=$(field "$o.err" 'after their root\); ([0-9]+) traces outgrew')
+assert_eq "$outgrew" $((2 * N)) "small buffer: traces that outgrew it"
 echo "python tail sampling: ok"
