@@ -51,7 +51,8 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 FIXTURE_SRCS := $(wildcard tests/fixtures/*.c)
 FIXTURE_LIBS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%.so,$(filter tests/fixtures/lib%,$(FIXTURE_SRCS)))
 FIXTURE_BINS := $(patsubst tests/fixtures/%.c,$(BUILD)/fixtures/%,$(filter-out tests/fixtures/lib%,$(FIXTURE_SRCS))) \
-	$(patsubst tests/fixtures/%.cc,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cc))
+	$(patsubst tests/fixtures/%.cc,$(BUILD)/fixtures/%,$(wildcard tests/fixtures/*.cc)) \
+	$(BUILD)/fixtures/builds_b
 
 TOOL_BINS := $(BUILD)/workflow-demo
 
@@ -167,6 +168,11 @@ $(BUILD)/fixtures/%.so: tests/fixtures/%.c | $(BUILD)/fixtures
 $(BUILD)/fixtures/%: tests/fixtures/%.c | $(BUILD)/fixtures
 	$(call msg,CC,$@)
 	$(Q)$(CC) -g -O1 -Wall -pthread $< -o $@
+
+# the second build of tests/fixtures/builds.c: its traced functions trade offsets
+$(BUILD)/fixtures/builds_b: tests/fixtures/builds.c | $(BUILD)/fixtures
+	$(call msg,CC,$@)
+	$(Q)$(CC) -g -O1 -Wall -DBUILD_B $< -o $@
 
 $(BUILD)/fixtures/%: tests/fixtures/%.cc | $(BUILD)/fixtures
 	$(call msg,CXX,$@)

@@ -1203,6 +1203,7 @@ full:
 }
 
 #include "follow.bpf.h"
+#include "file_id.bpf.h"
 
 /* Attached one probe at a time through perf events (any kernel with uprobes). */
 SEC("uprobe")

@@ -372,6 +372,13 @@ struct tt_file_key {
 	__u64 ino;
 };
 
+/* tt_file_ids (bpf/file_id.bpf.h): one record per file-backed mapping of a task */
+struct tt_file_id_rec {
+	__u64 start; /* the mapping's first address */
+	__u64 dev; /* vm_file's inode: kernel dev_t (major << 20 | minor) */
+	__u64 ino;
+};
+
 #define TT_TRACED_ROOT 1 /* a -p or launched target: traced whatever it execs */
 
 /* traced_tgids value */

@@ -12,12 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "attach.h"
 #include "catalog.h"
 #include "ttatrace.h"
 #include "elfsyms.h"
+#include "file_id.h"
 #include "glob.h"
 #include "denylist.h"
 #include "insn.h"
@@ -46,6 +48,7 @@ struct seen {
 
 struct attacher {
 	struct bpf_program *entry, *exit;
+	const struct bpf_program *file_ids; /* tt_file_ids: file identity as uprobes see it */
 	int entry_multi_fd, exit_multi_fd;
 	bool multi_ok;
 	bool multi_proven; /* a uprobe_multi link worked once */
@@ -395,6 +398,7 @@ struct match_ctx {
 	struct probe_spec *spec;
 	pid_t pid;
 	const char *map_path;
+	uint64_t dev, ino; /* the file's identity (file_id.h): probes are per (pid, file) */
 	struct elf_sym *syms;
 	size_t n, cap;
 	struct sym_cache_ent *ce;
@@ -481,7 +485,7 @@ static int collect(const struct elf_sym *sym, void *vctx)
 		return note_skipped(m, sym->name);
 
 	/* aliases and overlapping specs: one probe per address */
-	if (probe_table__find(m->a->pt, m->pid, m->map_path, sym->offset))
+	if (probe_table__find(m->a->pt, m->pid, m->dev, m->ino, sym->offset))
 		return 0;
 	for (i = 0; i < m->n; i++) {
 		if (m->syms[i].offset != sym->offset)
@@ -666,6 +670,8 @@ static int attach_collected(struct attacher *a, struct match_ctx *m, const char 
 			added = -errno;
 			goto cleanup;
 		}
+		probes[i]->file_dev = m->dev;
+		probes[i]->file_ino = m->ino;
 		probes[i]->probe_off = s->offset + (a->at_entry ? 0 : s->site_delta);
 		probes[i]->classified = s->classified;
 		probes[i]->entry_class = s->entry_class;
@@ -789,6 +795,13 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		if (!ce) {
 			ce = syms_for(a, pid, map_path, open_path);
 			m.ce = ce;
+			/* shared links are one set per file: the file as the kernel's
+			 * uprobes know it, whatever path or container reached it */
+			if (ce && ce->syms &&
+			    file_id__of(m.pid ? NULL : a->file_ids, open_path, &m.dev, &m.ino)) {
+				m.dev = ((uint64_t)major(ce->dev) << 20) | minor(ce->dev);
+				m.ino = ce->ino;
+			}
 		}
 		if (!ce || !ce->syms) {
 			int e = ce ? ce->err : -errno;
@@ -995,6 +1008,11 @@ void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name)
 void attacher__set_shared_main(struct attacher *a, bool on)
 {
 	a->shared_main = on;
+}
+
+void attacher__set_file_ids(struct attacher *a, const struct bpf_program *iter)
+{
+	a->file_ids = iter;
 }
 
 void attacher__forget_pid(struct attacher *a, pid_t pid)

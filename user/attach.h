@@ -76,6 +76,11 @@ void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name)
 void attacher__set_edge_flag(struct attacher *a, uint32_t *attaching);
 
 void attacher__set_shared_main(struct attacher *a, bool on);
+/* iter: the loaded tt_file_ids iterator (bpf/file_id.bpf.h). Shared links are one
+ * set per file as the kernel's uprobes see it (the layer's file under overlayfs,
+ * one file behind two hard links), never per path: a path names another file in
+ * another mount namespace. Without it (NULL), stat's identity. */
+void attacher__set_file_ids(struct attacher *a, const struct bpf_program *iter);
 /* Forgets what was scanned for pid (it exited). */
 void attacher__forget_pid(struct attacher *a, pid_t pid);
 /* Human list of the files searched for pid at the last scan ("workflow-demo, libc.so.6"). */

@@ -175,7 +175,7 @@ uint32_t probe_table__count(const struct probe_table *t)
 	return t->n;
 }
 
-struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const char *binary_path,
+struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, uint64_t dev, uint64_t ino,
 				   uint64_t offset)
 {
 	uint32_t i;
@@ -183,7 +183,7 @@ struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const
 	for (i = 0; i < t->n; i++) {
 		struct tt_probe *p = t->v[i];
 
-		if (p && p->pid == pid && p->offset == offset && !strcmp(p->binary_path, binary_path))
+		if (p && p->pid == pid && p->offset == offset && p->file_dev == dev && p->file_ino == ino)
 			return p;
 	}
 	return NULL;

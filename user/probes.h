@@ -19,6 +19,7 @@ struct tt_probe {
 	uint32_t id;
 	pid_t pid;
 	char *binary_path; /* as mapped in the process */
+	uint64_t file_dev, file_ino; /* the file the uprobes are on (file_id.h) */
 	char *binary_name; /* basename of binary_path */
 	char *symbol;
 	char *label; /* "binary_name:symbol" */
@@ -64,8 +65,9 @@ struct tt_probe *probe_table__set(struct probe_table *t, uint32_t id, pid_t pid,
 				  const char *binary_path, const char *symbol);
 struct tt_probe *probe_table__get(const struct probe_table *t, uint32_t id);
 uint32_t probe_table__count(const struct probe_table *t);
-/* Finds an existing probe of pid at (binary_path, offset), NULL if none. */
-struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, const char *binary_path,
+/* Finds an existing probe of pid at offset in the file (dev, ino) (file_dev and
+ * file_ino; a path names different files in different mount namespaces), NULL if none. */
+struct tt_probe *probe_table__find(const struct probe_table *t, pid_t pid, uint64_t dev, uint64_t ino,
 				   uint64_t offset);
 /* Records a uprobe_multi link pair owning a group of probes of pid (fds are closed
  * at detach, exit first). 0 or -ENOMEM. */

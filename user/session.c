@@ -265,6 +265,7 @@ struct session {
 	} fol;
 	struct ttatrace_bpf *skel;
 	bool multi; /* uprobe_multi links */
+	bool file_ids; /* the tt_file_ids iterator loaded */
 	struct probe_table *pt;
 	struct attacher *att;
 	struct hist_reader *hreader;
@@ -841,6 +842,7 @@ struct session *session__new(const struct tt_opts *o)
 	}
 	s->o = *o;
 	s->multi = true;
+	s->file_ids = true;
 	if (o->log_json && logjson__start())
 		fprintf(stderr, "ttatrace: warning: --log-format json: %s; logging text\n", strerror(errno));
 	s->agent = o->agent;
@@ -996,7 +998,9 @@ static int load_bpf(struct session *s)
 	bpf_program__set_expected_attach_type(s->skel->progs.tt_launch_stop_multi,
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
 	r = ttatrace_bpf__load(s->skel);
-	if (r) {
+	/* then without uprobe_multi (before 6.6), then also without the task_vma
+	 * iterator (before 5.12; shared links then go by stat's file identity) */
+	for (int attempt = 1; r && attempt <= 2; attempt++) {
 		ttatrace_bpf__destroy(s->skel);
 		s->skel = ttatrace_bpf__open();
 		if (!s->skel) {
@@ -1008,6 +1012,10 @@ static int load_bpf(struct session *s)
 		bpf_program__set_autoload(s->skel->progs.tt_exit_multi, false);
 		bpf_program__set_autoload(s->skel->progs.tt_launch_stop_multi, false);
 		s->multi = false;
+		if (attempt == 2) {
+			bpf_program__set_autoload(s->skel->progs.tt_file_ids, false);
+			s->file_ids = false;
+		}
 		r = ttatrace_bpf__load(s->skel);
 	}
 	if (r) {
@@ -1066,6 +1074,7 @@ int session__load(struct session *s)
 	attacher__set_probe_at_entry(s->att, o->probe_at_entry);
 	attacher__set_allow_unsafe(s->att, o->allow_unsafe);
 	attacher__set_edge_flag(s->att, &skel->bss->edge_attaching);
+	attacher__set_file_ids(s->att, s->file_ids ? skel->progs.tt_file_ids : NULL);
 	if (s->cat)
 		attacher__set_catalog(s->att, s->cat, bpf_map__fd(skel->maps.probe_cfg));
 	if (!o->no_follow_forks || o->agent) {
