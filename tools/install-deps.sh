@@ -13,6 +13,7 @@ PKGS=(
 	libprotobuf-c-dev protobuf-c-compiler
 	binutils python3 sqlite3 libsqlite3-0 libc6-dev util-linux curl libcap2-bin
 	prometheus gdb time
+	postgresql # test_postgres: a pre-fork server (its client psql comes with it)
 	# make image and its test: OCI image without a registry, run under runc
 	podman buildah runc ca-certificates
 )
