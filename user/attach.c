@@ -399,6 +399,7 @@ struct match_ctx {
 	pid_t pid;
 	const char *map_path;
 	uint64_t dev, ino; /* the file's identity (file_id.h): probes are per (pid, file) */
+	const char *keep_path; /* how to reach the file again later (the governor) */
 	struct elf_sym *syms;
 	size_t n, cap;
 	struct sym_cache_ent *ce;
@@ -597,7 +598,7 @@ static int attach_multi_range(struct attacher *a, struct match_ctx *m, struct tt
 					     hi - lo, m->pid, false);
 	edge_end(a);
 	if (efd >= 0) {
-		if (probe_table__add_multi(a->pt, m->pid, efd, xfd, open_path, probes + lo, hi - lo)) {
+		if (probe_table__add_multi(a->pt, m->pid, efd, xfd, m->keep_path, probes + lo, hi - lo)) {
 			close(efd);
 			close(xfd);
 			return -ENOMEM;
@@ -770,17 +771,47 @@ static bool binary_matches(struct attacher *a, const char *spec, pid_t pid, cons
 	return started && procmaps__name_matches(spec, started);
 }
 
+/* The file at open_path, opened once: its symbols, its identity and the probes'
+ * target are then the same file even if the process execs (or the path is replaced)
+ * meanwhile, which a path opened three times would not guarantee (a probe placed by
+ * one file's symbols in another file breaks that program). want_ino: the inode
+ * /proc/PID/maps showed (0: no check); a different file there now is skipped, 0.
+ * The fd (or -1) goes to *fd, its /proc/self/fd path to fd_path. */
+static int open_module(const char *open_path, uint64_t want_ino, int *fd, char *fd_path, size_t len)
+{
+	struct stat st;
+
+	*fd = open(open_path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	if (fstat(*fd, &st) || (want_ino && (uint64_t)st.st_ino != want_ino)) {
+		close(*fd);
+		*fd = -1;
+		return 1;
+	}
+	snprintf(fd_path, len, "/proc/self/fd/%d", *fd);
+	return 0;
+}
+
 static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, const char *open_path,
-			bool is_main, char *err, size_t errlen)
+			bool is_main, uint64_t want_ino, char *err, size_t errlen)
 {
 	/* a shared executable: one link set for every process running the file, the
 	 * kernel's traced_tgids saying whose calls count (forked children included) */
 	struct match_ctx m = { .a = a, .pid = is_main && a->shared_main ? 0 : pid, .map_path = map_path,
-			       .proc_pid = pid, .is_main = is_main };
+			       .proc_pid = pid, .is_main = is_main, .keep_path = open_path };
 	struct sym_cache_ent *ce = NULL;
+	const char *path = open_path;
+	char fd_path[64];
 	size_t skipped_before;
-	int total = 0;
+	int total = 0, fd = -1, r;
 	size_t i;
+
+	r = open_module(open_path, want_ino, &fd, fd_path, sizeof(fd_path));
+	if (r > 0)
+		return 0; /* not the file the maps named any more: its exec event follows */
+	if (!r)
+		path = fd_path;
 
 	pthread_mutex_lock(&skipped.lock);
 	skipped_before = skipped.n;
@@ -793,12 +824,12 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		    !binary_matches(a, s->binary, pid, map_path, open_path, is_main, &m.sn))
 			continue;
 		if (!ce) {
-			ce = syms_for(a, pid, map_path, open_path);
+			ce = syms_for(a, pid, map_path, path);
 			m.ce = ce;
 			/* shared links are one set per file: the file as the kernel's
 			 * uprobes know it, whatever path or container reached it */
 			if (ce && ce->syms &&
-			    file_id__of(m.pid ? NULL : a->file_ids, open_path, &m.dev, &m.ino)) {
+			    file_id__of(m.pid ? NULL : a->file_ids, path, &m.dev, &m.ino)) {
 				m.dev = ((uint64_t)major(ce->dev) << 20) | minor(ce->dev);
 				m.ino = ce->ino;
 			}
@@ -818,6 +849,8 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 					 e == -ENOEXEC ? "not an ELF file" : strerror(-e));
 				free(m.syms);
 				pthread_mutex_unlock(&skipped.lock);
+				if (fd >= 0)
+					close(fd);
 				return e ? e : -EIO;
 			}
 			break;
@@ -828,6 +861,8 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 			snprintf(err, errlen, "matching %s in %s: %s", s->text, map_path, strerror(-r));
 			free(m.syms);
 			pthread_mutex_unlock(&skipped.lock);
+			if (fd >= 0)
+				close(fd);
 			return r;
 		}
 		/* nothing in a stripped file the spec names: say what would have the symbols */
@@ -866,9 +901,11 @@ static int attach_specs(struct attacher *a, pid_t pid, const char *map_path, con
 		}
 		total = m.n;
 	} else {
-		total = attach_collected(a, &m, open_path);
+		total = attach_collected(a, &m, path);
 	}
 	free(m.syms);
+	if (fd >= 0)
+		close(fd);
 	if (m.gone) {
 		snprintf(err, errlen, "pid %d exited during attach", (int)pid);
 		return -ESRCH;
@@ -973,7 +1010,8 @@ int attacher__scan_pid(struct attacher *a, pid_t pid, char *err, size_t errlen)
 		if (seen_before(a, pid, ((uint64_t)mods[i].dev_major << 32) | mods[i].dev_minor,
 				mods[i].inode))
 			continue;
-		r = attach_specs(a, pid, mods[i].path, mods[i].open_path, mods[i].is_main, err, errlen);
+		r = attach_specs(a, pid, mods[i].path, mods[i].open_path, mods[i].is_main, mods[i].inode,
+				 err, errlen);
 		if (r < 0) {
 			total = r;
 			break;
@@ -994,7 +1032,7 @@ int attacher__attach_file(struct attacher *a, pid_t pid, const char *path, bool 
 			  char *err, size_t errlen)
 {
 	snprintf(a->searched, sizeof(a->searched), "%s", path);
-	return attach_specs(a, pid, path, path, is_main, err, errlen);
+	return attach_specs(a, pid, path, path, is_main, 0, err, errlen);
 }
 
 void attacher__set_started_name(struct attacher *a, pid_t pid, const char *name)
