@@ -31,6 +31,8 @@ install -D -m 0755 "$bin" "$root/usr/local/bin/ttatrace"
 strip --strip-debug "$root/usr/local/bin/ttatrace"
 install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
 install -D -m 0644 deploy/image/catalog.yaml "$root/etc/ttatrace/catalog.yaml"
+# the Python bootstrap where ttatrace looks for it (launch mode, python-bootstrap)
+install -D -m 0644 tools/python/sitecustomize.py "$root/usr/local/lib/ttatrace/python/sitecustomize.py"
 # libc resolves names through files and dns by default; the runtime mounts /etc/hosts
 printf 'hosts: files dns\n' >"$root/etc/nsswitch.conf"
 mkdir -p "$root/tmp"

@@ -41,6 +41,8 @@ static const char doc[] =
 	"  agent        trace every process the catalogue's targets: select, as they start,\n"
 	"               on the whole host: ttatrace agent --config FILE [OPTIONS]\n"
 	"  flamegraph   render a folded-stacks file as an interactive SVG (ttatrace flamegraph --help)\n"
+	"  python-bootstrap DIR\n"
+	"               copy the Python bootstrap into DIR, for PYTHONPATH (a pod's initContainer)\n"
 	"\n"
 	"Needs CAP_BPF CAP_PERFMON CAP_SYS_PTRACE (root, unless they were dropped). "
 	"Exit status: 0 ok (targets that exit while traced end the run normally), 1 runtime "

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "flamegraph_cmd.h"
+#include "py_bootstrap_cmd.h"
 #include "session.h"
 
 /* ttatrace [trace] [OPTIONS] (-p PID... | -- CMD [ARGS...]) */
@@ -72,6 +73,7 @@ static const struct command commands[] = {
 	{ "trace", cmd_trace },
 	{ "agent", cmd_agent },
 	{ "flamegraph", flamegraph_cmd_main },
+	{ "python-bootstrap", py_bootstrap_cmd_main },
 };
 
 int main(int argc, char **argv)

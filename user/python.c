@@ -146,7 +146,7 @@ void py_session__free(struct py_session *s)
 
 /* Where the bootstrap lives: $TTATRACE_PY_BOOT, next to the executable in a build
  * tree (build/../tools/python), or where make install puts it. */
-static int boot_dir(char *out, size_t len)
+int py_boot_dir(char *out, size_t len)
 {
 	const char *env = getenv("TTATRACE_PY_BOOT");
 	char exe[PATH_MAX], cand[PATH_MAX + 64], *slash;
@@ -187,7 +187,7 @@ int py_session__prepare_launch(struct py_session *s, char *err, size_t errlen)
 	FILE *f;
 	int r;
 
-	if (boot_dir(boot, sizeof(boot))) {
+	if (py_boot_dir(boot, sizeof(boot))) {
 		snprintf(err, errlen, "the Python bootstrap (sitecustomize.py) is not installed next to "
 				      "ttatrace (make install, or set TTATRACE_PY_BOOT=DIR)");
 		return -ENOENT;
@@ -247,9 +247,12 @@ struct interp {
 	int minor;
 };
 
+/* The interpreter's library (or executable) and _asyncio module of pid, as paths
+ * under /proc/PID/root: the files the process maps, whatever its mount namespace (a
+ * container's /usr/lib is not the host's). */
 static int find_interp(pid_t pid, struct interp *in)
 {
-	char path[64], line[PATH_MAX + 128], exe[PATH_MAX] = "";
+	char path[64], line[PATH_MAX + 128], exe[PATH_MAX] = "", mine[PATH_MAX];
 	FILE *f;
 	ssize_t n;
 
@@ -268,15 +271,16 @@ static int find_interp(pid_t pid, struct interp *in)
 			continue;
 		file[strcspn(file, "\n")] = '\0';
 		base = strrchr(file, '/') + 1;
+		snprintf(mine, sizeof(mine), "/proc/%d/root%s", (int)pid, file);
 		if (!strncmp(base, "libpython3.", 11) && minor_from_name(base) >= 0) {
-			if (!in->path[0] || (!strcmp(in->path, file) && off == 0 && !in->base)) {
-				snprintf(in->path, sizeof(in->path), "%s", file);
+			if (!in->path[0] || (!strcmp(in->path, mine) && off == 0 && !in->base)) {
+				snprintf(in->path, sizeof(in->path), "%s", mine);
 				in->minor = minor_from_name(base);
 				if (off == 0)
 					in->base = lo;
 			}
 		} else if (!strncmp(base, "_asyncio.", 9) && !in->asyncio[0]) {
-			snprintf(in->asyncio, sizeof(in->asyncio), "%s", file);
+			snprintf(in->asyncio, sizeof(in->asyncio), "%s", mine);
 		}
 	}
 	fclose(f);
@@ -303,8 +307,12 @@ static int find_interp(pid_t pid, struct interp *in)
 					    "%s/usr/local/lib/python3.%d/lib-dynload" };
 		struct stat st;
 
+		char exe_link[64], root[32];
+
+		snprintf(exe_link, sizeof(exe_link), "/proc/%d/exe", (int)pid);
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
 		snprintf(dir, sizeof(dir), "%.*s", (int)sizeof(dir) - 1,
-			 strncmp(in->path, "/proc/", 6) ? in->path : exe);
+			 strcmp(in->path, exe_link) ? in->path : exe);
 		slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
@@ -316,7 +324,7 @@ static int find_interp(pid_t pid, struct interp *in)
 			if (i < 2)
 				snprintf(d, sizeof(d), fmt[i], dir, in->minor);
 			else
-				snprintf(d, sizeof(d), fmt[i], "", in->minor);
+				snprintf(d, sizeof(d), fmt[i], root, in->minor); /* the process's own */
 			snprintf(in->asyncio, sizeof(in->asyncio), "%.*s/_asyncio.cpython-3%d-x86_64-linux-gnu.so",
 				 (int)sizeof(in->asyncio) - 64, d, in->minor);
 			if (stat(in->asyncio, &st))
@@ -465,6 +473,15 @@ static int check_debug_offsets(pid_t pid, const struct interp *in, const struct 
 	return 0;
 }
 
+/* A path under root ("/proc/PID/root/usr/lib/x") as the process sees it ("/usr/lib/x"),
+ * NULL when it is not under root. */
+static const char *ns_path(const char *path, const char *root)
+{
+	size_t n = strlen(root);
+
+	return !strncmp(path, root, n) && path[n] == '/' ? path + n : NULL;
+}
+
 int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err, size_t errlen)
 {
 	static const char *const fn[2] = { "_Py_call_instrumentation", "_Py_call_instrumentation_arg" };
@@ -474,8 +491,8 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 	struct py_proc *p;
 	struct interp in;
 	uint32_t key = (uint32_t)pid;
-	char envp[64], root[32];
-	int r, n = 0;
+	char envp[64], root[32], lib[PATH_MAX];
+	int r, n = 0, lib_fd = -1;
 	FILE *f;
 
 	r = find_interp(pid, &in);
@@ -534,18 +551,30 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 	}
 	/* a stripped interpreter's debug file, looked for in the process's root */
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	/* opened once and named through our own fd from here: the same file for the
+	 * symbols and the probes, and no /proc/PID/root walk by the kernel at attach */
+	lib_fd = open(in.path, O_RDONLY | O_CLOEXEC);
+	if (lib_fd >= 0)
+		snprintf(lib, sizeof(lib), "/proc/self/fd/%d", lib_fd);
+	else
+		snprintf(lib, sizeof(lib), "%.*s", (int)sizeof(lib) - 1, in.path);
 	{
 		char ns[PATH_MAX];
 		ssize_t len = -1;
 
-		if (!strncmp(in.path, "/proc/", 6))
-			len = readlink(in.path, ns, sizeof(ns) - 1);
-		ns[len > 0 ? len : 0] = '\0';
-		syms = elf_syms__open_in(in.path, root, ns[0] ? ns : in.path);
+		if (ns_path(in.path, root))
+			snprintf(ns, sizeof(ns), "%s", ns_path(in.path, root));
+		else {
+			if (!strncmp(in.path, "/proc/", 6))
+				len = readlink(in.path, ns, sizeof(ns) - 1);
+			ns[len > 0 ? len : 0] = '\0';
+		}
+		syms = elf_syms__open_in(lib, root, ns[0] ? ns : in.path);
 	}
 	if (!syms) {
-		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(errno));
-		return -errno;
+		r = errno ? -errno : -EIO;
+		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(-r));
+		goto out;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, o, BPF_ANY)) {
 		r = -errno;
@@ -575,12 +604,15 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 						      "interpreter?)", pid, in.path, fn[i]);
 			goto out;
 		}
-		off = jcc_offset(in.path, sf.found.offset, s->verbose, fn[i]);
-		p->links[i] = bpf_program__attach_uprobe_opts(progs[i], pid, in.path, off, &uo);
+		off = jcc_offset(lib, sf.found.offset, s->verbose, fn[i]);
+		p->links[i] = bpf_program__attach_uprobe_opts(progs[i], pid, lib, off, &uo);
 		if (!p->links[i]) {
 			r = -errno;
-			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s", pid, in.path,
-				 fn[i], off - sf.found.offset, strerror(-r));
+			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s%s", pid, in.path,
+				 fn[i], off - sf.found.offset, strerror(-r),
+				 r == -EACCES || r == -EPERM ?
+					 " (Python probes are perf-event uprobes with a pid filter, which "
+					 "this kernel allows only with CAP_SYS_ADMIN)" : "");
 			goto out;
 		}
 		if (s->verbose > 1)
@@ -589,15 +621,22 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		n++;
 	}
 	if (in.asyncio[0]) {
-		struct elf_syms *as = elf_syms__open_in(in.asyncio, root, in.asyncio);
+		int as_fd = open(in.asyncio, O_RDONLY | O_CLOEXEC);
+		const char *as_ns = ns_path(in.asyncio, root);
+		char as_path[64];
+		struct elf_syms *as;
 		struct sym_find sf = { .name = "_asyncio_Task___init__" };
 		LIBBPF_OPTS(bpf_uprobe_opts, uo);
 
+		snprintf(as_path, sizeof(as_path), "/proc/self/fd/%d", as_fd);
+		as = as_fd >= 0 ? elf_syms__open_in(as_path, root, as_ns ? as_ns : in.asyncio) : NULL;
 		if (as)
 			elf_syms__match(as, sf.name, sym_cb, &sf);
 		if (sf.ok)
 			p->links[2] = bpf_program__attach_uprobe_opts(s->skel->progs.tt_py_task, pid,
-								      in.asyncio, sf.found.offset, &uo);
+								      as_path, sf.found.offset, &uo);
+		if (as_fd >= 0)
+			close(as_fd);
 		if (p->links[2])
 			n++;
 		else
@@ -619,6 +658,8 @@ out:
 	if (r < 0)
 		proc_clear(p);
 	elf_syms__free(syms);
+	if (lib_fd >= 0)
+		close(lib_fd);
 	return r;
 }
 

@@ -46,6 +46,10 @@ int py_session__on_record(struct py_session *s, const void *data, size_t size);
 bool py_session__take_new(struct py_session *s);
 /* One summary line: spans, hits that were not ttatrace's. */
 void py_session__summary(FILE *f, const struct py_session *s, const struct tt_kstats *ks);
+/* The directory holding the bootstrap (sitecustomize.py): $TTATRACE_PY_BOOT, else
+ * <ttatrace's dir>/../tools/python (the source tree), else ../lib/ttatrace/python
+ * (make install, the image). 0 or -ENOENT. */
+int py_boot_dir(char *out, size_t len);
 /* Writes the bootstrap's spec for a catalogue (for a prepared service). 0 or -errno. */
 int py_spec__write(const struct catalog *cat, FILE *f);
 /* The catalogue entry a bootstrap selector ("class:MODULE:QUALNAME" or

@@ -5,6 +5,9 @@
 # It traces processes started on the host after it: exact span counts per pid, nothing
 # from a copy under a name no target selects; podman stop (SIGTERM) ends it with exit
 # status 0. Once more without CAP_PERFMON: one error line naming it, non-zero exit.
+# Python in pods: the image's `python-bootstrap DIR` writes the bootstrap it ships; a
+# prepared Python process whose interpreter only its own mount namespace has is traced
+# by the image's `ttatrace -p` (which needs CAP_SYS_ADMIN for Python: one line says so).
 source tests/e2e/lib.sh
 need_root_bpf
 for c in podman buildah runc; do
@@ -92,6 +95,56 @@ print("container agent: 7 + 3 workflows, one span each, nothing from the other c
 PY
 grep -q "tracing pid $B .*from its first call" "$T/agent.err" ||
 	fail "the second process of a probed program was not traced from its first call"
+
+# Python in pods: the image ships the bootstrap, and `python-bootstrap DIR` (what a
+# pod's initContainer runs: the image has no shell and no cp) copies it into a volume
+PYV=3.12.1
+PY=/root/.pyenv/versions/$PYV
+[ -x "$PY/bin/python3" ] || fail "CPython $PYV missing: $PY (the Python tests need pyenv's $PYV with symbols)"
+mkdir -p "$T/pyboot" "$T/pyhome" "$T/pyrun"
+"${P[@]}" run "${LIM[@]}" --rm --read-only --cap-drop=all -v "$T/pyboot:/ttatrace/python" "$IMAGE" \
+	python-bootstrap /ttatrace/python || fail "python-bootstrap in the image failed"
+cmp tools/python/sitecustomize.py "$T/pyboot/sitecustomize.py" || fail "the image's bootstrap differs from tools/python"
+# A prepared Python process as in a pod: the bootstrap from that volume on PYTHONPATH,
+# and its interpreter at a path only its own mount namespace has ($T/pyhome is empty
+# on the host), so its libpython must be read through /proc/PID/root
+cp tests/fixtures/python/catalog.yaml "$T/pycat.yaml"
+TTATRACE_PY_SPEC="$T/pycat.yaml" TTATRACE_PY_RUNDIR="$T/pyrun" PYTHONPATH="$T/pyboot" \
+	unshare -m --propagation private sh -c \
+	'mount --bind "$1" "$2" && LD_LIBRARY_PATH="$2/lib" exec "$2/bin/python3" "$3" 200' _ \
+	"$PY" "$T/pyhome" "$PWD/tests/fixtures/python/app.py" >"$T/pyapp.out" 2>"$T/pyapp.err" &
+APP=$!
+PIDS_TO_KILL+=($APP)
+wait_for "$T/pyrun/ttatrace-py-$APP.reg" "^C" 20
+grep -q "$T/pyhome/lib/libpython3" "/proc/$APP/maps" || fail "the app does not run the namespaced interpreter"
+[ -e "$T/pyhome/lib" ] && fail "the namespaced interpreter is visible on the host"
+# Python probes are perf-event uprobes with a pid filter: with the agent's three
+# capabilities the kernel refuses them, and the one line says what is missing
+"${P[@]}" "${RUN[@]}" --rm --cap-add=CAP_BPF,CAP_PERFMON,CAP_SYS_PTRACE "$IMAGE" \
+	-p $APP --config /out/pycat.yaml --duration 1 --format none >/dev/null 2>"$T/py-nocap.err" &&
+	fail "Python probes attached without CAP_SYS_ADMIN (update deploy/README.md)"
+cat "$T/py-nocap.err"
+[ "$(grep -c . "$T/py-nocap.err")" -eq 1 ] && grep -q "only with CAP_SYS_ADMIN" "$T/py-nocap.err" ||
+	fail "without CAP_SYS_ADMIN: expected one line naming it"
+t0=$(date +%s%N)
+"${P[@]}" "${RUN[@]}" --rm --cap-add=CAP_BPF,CAP_PERFMON,CAP_SYS_PTRACE,CAP_SYS_ADMIN "$IMAGE" \
+	-p $APP --config /out/pycat.yaml --duration 1.5 --format jsonl -o /out/py.jsonl 2>"$T/py.err" ||
+	{ cat "$T/py.err" >&2; fail "the image's ttatrace -p on a prepared Python process failed"; }
+python3 - "$T/py.jsonl" "$t0" "$APP" <<'PY' || { cat "$T/py.err" >&2; fail "Python spans from the image"; }
+import collections, json, sys
+spans = [json.loads(l) for l in open(sys.argv[1])]
+t0, app = int(sys.argv[2]), int(sys.argv[3])
+assert spans, "no spans"
+assert {s["pid"] for s in spans} == {app}, "spans from other processes"
+assert min(s["start_ns"] for s in spans) >= t0, "a span began before the attach"
+traces = collections.Counter(s["trace_id"] for s in spans)
+full = [s for s in spans if s["name"] == "Sequential.execute" and not s["parent_span_id"] and traces[s["trace_id"]] in (18, 19)]
+assert len(full) >= 3, "complete workflows: %d" % len(full)
+print("image: %d Python spans, %d complete workflows" % (len(spans), len(full)))
+PY
+wait $APP
+assert_eq "$?" 3 "the Python app's exit status"
+[ -s "$T/pyapp.err" ] && { cat "$T/pyapp.err" >&2; fail "the Python app wrote to stderr"; }
 
 # without CAP_PERFMON the agent cannot load its programs: one line that names it
 "${P[@]}" "${RUN[@]}" --rm --cap-add=CAP_BPF,CAP_SYS_PTRACE "$IMAGE" \
