@@ -8,12 +8,16 @@
 // Usage: node check.mjs FILE... (a file with a top-level service: is a Collector config)
 // One line per problem on stderr; exit status 1 if any.
 import fs from "node:fs";
+import path from "node:path";
 import YAML from "yaml";
 import * as k8s from "@kubernetes/client-node";
 import { Namespace, ConfigMap, Service, ServiceAccount } from "kubernetes-models/v1";
-import { DaemonSet } from "kubernetes-models/apps/v1";
+import { DaemonSet, Deployment } from "kubernetes-models/apps/v1";
+import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 
 const errors = [];
+const objects = []; // every Kubernetes object checked, for the checks across files
+const collectors = []; // every Collector config checked
 const err = (file, path, msg) => errors.push(`${file}: ${path}: ${msg}`);
 
 // hand type maps for the two kinds client-node does not know
@@ -34,12 +38,20 @@ const custom = {
     { name: "apiVersion", type: "string" }, { name: "kind", type: "string" },
     { name: "namespace", type: "string" }, { name: "resources", type: "Array<string>" },
     { name: "images", type: "Array<object>" }, { name: "labels", type: "Array<object>" },
-    { name: "patches", type: "Array<object>" }],
+    { name: "patches", type: "Array<object>" }, { name: "configMapGenerator", type: "Array<Generator>" },
+    { name: "generatorOptions", type: "object" }],
+  Generator: [
+    { name: "name", type: "string" }, { name: "namespace", type: "string" }, { name: "behavior", type: "string" },
+    { name: "files", type: "Array<string>" }, { name: "literals", type: "Array<string>" }],
 };
 const kinds = {
   "v1/Namespace": ["V1Namespace", Namespace], "v1/ConfigMap": ["V1ConfigMap", ConfigMap],
   "v1/Service": ["V1Service", Service], "v1/ServiceAccount": ["V1ServiceAccount", ServiceAccount],
-  "apps/v1/DaemonSet": ["V1DaemonSet", DaemonSet],
+  "apps/v1/DaemonSet": ["V1DaemonSet", DaemonSet], "apps/v1/Deployment": ["V1Deployment", Deployment],
+  "rbac.authorization.k8s.io/v1/ClusterRole": ["V1ClusterRole", ClusterRole],
+  "rbac.authorization.k8s.io/v1/ClusterRoleBinding": ["V1ClusterRoleBinding", ClusterRoleBinding],
+  "rbac.authorization.k8s.io/v1/Role": ["V1Role", Role],
+  "rbac.authorization.k8s.io/v1/RoleBinding": ["V1RoleBinding", RoleBinding],
   "monitoring.coreos.com/v1/PodMonitor": ["PodMonitor", null],
   "kustomize.config.k8s.io/v1beta1/Kustomization": ["Kustomization", null],
 };
@@ -95,6 +107,8 @@ function checkK8s(file) {
     const k = kinds[key];
     if (!k) { err(file, key, "unknown apiVersion/kind"); continue; }
     walk(file, o.kind, o, k[0]);
+    objects.push({ file, o });
+    if (o.kind === "Kustomization") checkKustomization(file, o);
     if (k[1]) {
       try { new k[1](o).validate(); }
       catch (e) {
@@ -109,10 +123,23 @@ function checkK8s(file) {
   if (!n) err(file, "yaml", "no object");
 }
 
+// every file a Kustomization names exists (kustomize would refuse to build)
+function checkKustomization(file, o) {
+  const dir = path.dirname(file);
+  const named = [...(o.resources || [])];
+  for (const g of o.configMapGenerator || [])
+    for (const f of g.files || []) named.push(f.includes("=") ? f.slice(f.indexOf("=") + 1) : f);
+  for (const f of named) {
+    if (/^[a-z]+:\/\//.test(f)) continue;
+    if (!fs.existsSync(path.join(dir, f))) err(file, "Kustomization", `names ${f}, which does not exist`);
+  }
+}
+
 function checkCollector(file) {
   let c;
   try { c = YAML.parse(fs.readFileSync(file, "utf8")); }
   catch (e) { return err(file, "yaml", e.message.split("\n")[0]); }
+  collectors.push({ file, c });
   const sections = ["receivers", "processors", "exporters", "connectors", "extensions"];
   for (const s of Object.keys(c || {}))
     if (![...sections, "service"].includes(s)) err(file, s, "unknown top-level section");
@@ -138,6 +165,11 @@ function checkCollector(file) {
   for (const role of ["receivers", "processors", "exporters"])
     for (const id of Object.keys(c[role] || {}))
       if (!used.has(`${role}/${id}`)) err(file, `${role}.${id}`, `${role.slice(0, -1)} ${id} is defined but no pipeline uses it`);
+  const exts = c?.service?.extensions || [];
+  for (const id of exts)
+    if (!(c.extensions && id in c.extensions)) err(file, "service.extensions", `extension ${id} is not defined`);
+  for (const id of Object.keys(c.extensions || {}))
+    if (!exts.includes(id)) err(file, `extensions.${id}`, `extension ${id} is defined but the service does not enable it`);
   const lb = c.exporters?.loadbalancing;
   if (lb && lb.routing_key !== "traceID") err(file, "exporters.loadbalancing.routing_key", "must be traceID: a trace's spans must reach one sampler");
   const ts = c.processors?.tail_sampling;
@@ -154,6 +186,53 @@ function checkCollector(file) {
   }
 }
 
+// Checks across files, when Collector configs come with Kubernetes objects: what the
+// Collector's components need from the cluster is granted and deployed.
+const grants = (rules, group, resource) =>
+  (rules || []).some((r) => (r.apiGroups || []).includes(group) && (r.resources || []).includes(resource) &&
+    ["get", "list", "watch"].every((v) => (r.verbs || []).includes(v) || (r.verbs || []).includes("*")));
+function serviceAccountsGranted(group, resource) {
+  const sas = new Set();
+  for (const { o: b } of objects) {
+    if (b.kind !== "ClusterRoleBinding" && b.kind !== "RoleBinding") continue;
+    const role = objects.find(({ o }) => o.kind === b.roleRef?.kind && o.metadata?.name === b.roleRef?.name &&
+      (o.kind === "ClusterRole" || o.metadata?.namespace === b.metadata?.namespace));
+    if (!role || !grants(role.o.rules, group, resource)) continue;
+    for (const s of b.subjects || [])
+      if (s.kind === "ServiceAccount") sas.add(`${s.namespace || b.metadata?.namespace}/${s.name}`);
+  }
+  return sas;
+}
+function checkAcross() {
+  if (!objects.length) return;
+  const workloads = objects.filter(({ o }) => o.kind === "DaemonSet" || o.kind === "Deployment");
+  const runAs = (sas) => workloads.some(({ o }) =>
+    sas.has(`${o.metadata?.namespace}/${o.spec?.template?.spec?.serviceAccountName || "default"}`));
+  for (const { file, c } of collectors) {
+    const need = [];
+    if (c.processors?.k8sattributes)
+      need.push(["", "pods", "k8sattributes"], ["", "namespaces", "k8sattributes"], ["apps", "replicasets", "k8sattributes"]);
+    const k8s = c.exporters?.loadbalancing?.resolver?.k8s;
+    if (k8s) {
+      need.push(["", "endpoints", "the loadbalancing k8s resolver"]);
+      const [name, ns] = String(k8s.service || "").split(".");
+      const svc = objects.find(({ o }) => o.kind === "Service" && o.metadata?.name === name && o.metadata?.namespace === (ns || "default"));
+      if (!svc) err(file, "exporters.loadbalancing.resolver.k8s.service", `no Service ${k8s.service} among the manifests`);
+      else {
+        if (svc.o.spec?.clusterIP !== "None")
+          err(svc.file, `Service ${name}`, "must be headless (clusterIP: None): the loadbalancing exporter resolves its pods");
+        for (const p of k8s.ports || [4317])
+          if (!(svc.o.spec?.ports || []).some((x) => x.port === p)) err(svc.file, `Service ${name}`, `has no port ${p}, which the resolver uses`);
+      }
+    }
+    for (const [group, resource, who] of need) {
+      const sas = serviceAccountsGranted(group, resource);
+      if (!runAs(sas))
+        err(file, who, `no DaemonSet or Deployment runs as a ServiceAccount granted get, list and watch on ${group ? group + "/" : ""}${resource}`);
+    }
+  }
+}
+
 // a Collector config has service.pipelines; anything else is Kubernetes objects
 const files = process.argv.slice(2);
 if (!files.length) {
@@ -166,6 +245,7 @@ for (const f of files) {
   catch (e) { err(f, "read", e.message); continue; }
   (collector ? checkCollector : checkK8s)(f);
 }
+checkAcross();
 for (const e of errors) console.error(e);
 console.log(`checked: in ${files.length} files, ${errors.length} problems`);
 process.exit(errors.length ? 1 : 0);
