@@ -41,6 +41,12 @@ struct tt_frame {
 	__u8 ctx_registered; /* this span owns ctxkeys[{tgid, ctx_key}] */
 	__u8 ctx_had_prev; /* ...and must restore ctx_prev at exit */
 	__u8 cflags; /* the attach cookie's flags (bits 32-39): the exit reads no cookie */
+	/* Governor: a muted frame sends no span, and its children hang from the nearest
+	 * frame below that does (or become roots): live_up is 1 + that frame's index, 0
+	 * for the base; live_depth its depth among sending frames. */
+	__u8 muted;
+	__u8 live_up;
+	__u16 live_depth;
 	__u64 ctx_key;
 	struct tt_ctx_owner {
 		__u64 span_id;
@@ -119,6 +125,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } muted SEC(".maps");
+
+static __always_inline int gov_muted(__u32 probe_id)
+{
+	__u32 w = probe_id / 64;
+	__u64 *bits = bpf_map_lookup_elem(&muted, &w);
+
+	return bits && ((*bits >> (probe_id % 64)) & 1);
+}
 
 /* Scratch for captures, so a frame's copy is one memcpy. */
 struct {
@@ -616,6 +630,26 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 	f->ctx_registered = 0;
 	f->ctx_had_prev = 0;
 	f->ctx_key = 0;
+	f->muted = 0;
+	f->live_up = 0;
+	f->live_depth = 0;
+	if (d > 0) {
+		struct tt_frame *top = &stk->frames[(d - 1) & (TT_MAX_DEPTH - 1)];
+
+		/* muted or detached since its entry: skip it from now on (its exit, if
+		 * it still comes, sends nothing) */
+		if (governor_on && !top->muted && gov_muted(top->probe_id))
+			top->muted = 1;
+		if (top->muted) {
+			f->live_up = top->live_up;
+			f->live_depth = top->live_depth;
+		} else {
+			f->live_up = d;
+			f->live_depth = top->live_depth + 1;
+		}
+	}
+	if (governor_on && gov_muted(f->probe_id))
+		f->muted = 1;
 	if (cookie & (TT_COOKIE_CAPS | TT_COOKIE_RET_CAPS)) {
 		sc = scratch_caps();
 		if (sc) {
@@ -626,8 +660,9 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			f->has_caps = 1;
 		}
 	}
-	if (d == 0) {
-		/* the thread's first span: a root, or the continuation of a trace */
+	if (!f->live_up && !f->muted) {
+		/* the thread's first span (or the first under muted ones only): a root, or
+		 * the continuation of a trace */
 		stk->trace_key = f->span_id;
 		stk->base_parent = 0;
 		stk->base_depth = 0;
@@ -645,7 +680,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 			undecided = 1;
 		}
 	}
-	if ((cookie & TT_COOKIE_CTX_KEY) && sc) {
+	if ((cookie & TT_COOKIE_CTX_KEY) && sc && !f->muted) {
 		struct tt_probe_cfg *cfg = bpf_map_lookup_elem(&probe_cfg, &f->probe_id);
 		struct tt_ctx_id id = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 		struct tt_ctx_owner *own, me;
@@ -657,7 +692,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 		if (id.key) {
 			f->ctx_key = id.key;
 			own = bpf_map_lookup_elem(&ctxkeys, &id);
-			if (d == 0 && !stk->inh_trace_key && own) {
+			if (!f->live_up && !stk->inh_trace_key && own) {
 				/* work handed to an existing thread: join the open span */
 				stk->trace_key = own->trace_key;
 				stk->base_parent = own->span_id;
@@ -675,7 +710,7 @@ static __always_inline int on_entry(struct pt_regs *ctx)
 				}
 				me.span_id = f->span_id;
 				me.trace_key = stk->trace_key;
-				me.depth = stk->base_depth + d;
+				me.depth = stk->base_depth + f->live_depth;
 				if (undecided) {
 					stk->samp = sample_decide(st, f->probe_id, cookie, f);
 					undecided = 0;
@@ -710,6 +745,7 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(tt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct tt_stack *ps, *cs;
+	struct tt_frame *lf;
 	struct tt_kstats *st;
 	__u32 d;
 
@@ -726,9 +762,14 @@ int BPF_PROG(tt_fork, struct task_struct *parent, struct task_struct *child)
 			st->storage_fail++;
 		return 0;
 	}
+	lf = &ps->frames[(d - 1) & (TT_MAX_DEPTH - 1)];
+	if (lf->muted)
+		lf = lf->live_up ? &ps->frames[(lf->live_up - 1) & (TT_MAX_DEPTH - 1)] : NULL;
+	if (!lf && !ps->base_parent)
+		return 0; /* inside muted frames only: the child starts its own traces */
 	cs->inh_trace_key = ps->trace_key;
-	cs->inh_parent = ps->frames[(d - 1) & (TT_MAX_DEPTH - 1)].span_id;
-	cs->inh_depth = ps->base_depth + d;
+	cs->inh_parent = lf ? lf->span_id : ps->base_parent;
+	cs->inh_depth = ps->base_depth + (lf ? lf->live_depth + 1 : 0);
 	cs->inh_samp = ps->samp;
 	if (st)
 		st->threads_inherited++;
@@ -744,16 +785,16 @@ static __always_inline void fill_rec(struct tt_span_rec *rec, struct tt_stack *s
 	rec->type = TT_REC_SPAN;
 	rec->probe_id = probe_id;
 	rec->span_id = f->span_id;
-	rec->parent_span_id = match > 0 ? stk->frames[(match - 1) & (TT_MAX_DEPTH - 1)].span_id :
-					  stk->base_parent;
+	rec->parent_span_id = f->live_up ? stk->frames[(f->live_up - 1) & (TT_MAX_DEPTH - 1)].span_id :
+					   stk->base_parent;
 	rec->trace_key = stk->trace_key;
 	rec->start_ns = f->start_ns;
 	rec->end_ns = now;
 	rec->ret = ret;
 	rec->pid = pid_tgid >> 32;
 	rec->tid = (__u32)pid_tgid;
-	rec->depth = stk->base_depth + match;
-	rec->flags = (match == 0 ? (stk->base_flags ? stk->base_flags : TT_SPAN_ROOT) : 0) |
+	rec->depth = stk->base_depth + f->live_depth;
+	rec->flags = (!f->live_up ? (stk->base_flags ? stk->base_flags : TT_SPAN_ROOT) : 0) |
 		     ((__u32)match + 1 < d ? TT_SPAN_UNWOUND_CHILDREN : 0) |
 		     (stk->samp & TT_SAMPLE_KEPT ? 0 : TT_SPAN_UNSAMPLED);
 	rec->sample_ppm = stk->samp & ~TT_SAMPLE_KEPT;
@@ -1128,15 +1169,10 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		else
 			bpf_map_delete_elem(&ctxkeys, &id);
 	}
-	if (governor_on) {
-		__u32 w = probe_id / 64;
-		__u64 *bits = bpf_map_lookup_elem(&muted, &w);
-
-		if (bits && (*bits >> (probe_id % 64)) & 1) {
-			if (st)
-				st->spans_muted++;
-			return 0;
-		}
+	if (f->muted) {
+		if (st)
+			st->spans_muted++;
+		return 0;
 	}
 
 	/* histograms counted it above; the ring only carries unpicked spans for the

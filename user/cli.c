@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "elfsyms.h"
+#include "governor.h"
 #include "ttatrace.h"
 
 static const char version[] = "ttatrace " TTATRACE_VERSION;
@@ -81,6 +82,9 @@ enum {
 	OPT_ALLOW_UNSAFE,
 	OPT_MAX_RATE,
 	OPT_MAX_RATE_HARD,
+	OPT_MAX_OVERHEAD,
+	OPT_MAX_OVERHEAD_PROBE,
+	OPT_PROBE_COST,
 	OPT_NO_FOLLOW_FORKS,
 	OPT_LOG_FORMAT,
 };
@@ -165,6 +169,21 @@ static const struct argp_option options[] = {
 	{ "max-rate-hard", OPT_MAX_RATE_HARD, "N", 0,
 	  "Governor: a probe called more than N times/s is detached (default 10x "
 	  "--max-rate-per-probe)",
+	  3 },
+	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
+	  "Governor: when the probes of a process cost it more than PCT% of its CPU time "
+	  "(calls x the cost of their instruction class, each second), detach the costliest "
+	  "first until the rest fit; off by default (e.g. 5% for broad globs)",
+	  3 },
+	{ "max-overhead-per-probe", OPT_MAX_OVERHEAD_PROBE, "PCT", 0,
+	  "Governor: detach any one probe costing its process more than PCT% of its CPU time "
+	  "(default: --max-overhead)",
+	  3 },
+	{ "probe-cost", OPT_PROBE_COST, "CLASS=NS,...", 0,
+	  "Governor: what one traced call costs by the class of its probe's instruction "
+	  "(nop5, emulated, stepped, unknown; ns, or us with a suffix); default "
+	  "nop5=4000,emulated=12000,stepped=28000, measured on a Firecracker VM (bare metal "
+	  "is ~30x cheaper: see BENCHMARKS.md)",
 	  3 },
 	{ "probe-at-entry", OPT_PROBE_AT_ENTRY, NULL, 0,
 	  "Put every probe on its function's first instruction (x86-64 otherwise moves it "
@@ -443,6 +462,30 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			o->max_rate_hard = v;
 		break;
 	}
+	case OPT_MAX_OVERHEAD:
+	case OPT_MAX_OVERHEAD_PROBE: {
+		char *end;
+		double v;
+
+		errno = 0;
+		v = (arg[0] >= '0' && arg[0] <= '9') ? strtod(arg, &end) : -1;
+		if (!(v > 0) || v > 100 || errno || (*end && strcmp(end, "%")))
+			usage_error("invalid %s '%s' (expected a percentage of the target's CPU time "
+				    "above 0 and at most 100, e.g. 5%%)",
+				    key == OPT_MAX_OVERHEAD ? "--max-overhead" : "--max-overhead-per-probe",
+				    arg);
+		if (key == OPT_MAX_OVERHEAD)
+			o->max_overhead = v / 100;
+		else
+			o->max_overhead_probe = v / 100;
+		break;
+	}
+	case OPT_PROBE_COST:
+		if (governor__parse_costs(arg, &o->probe_costs))
+			usage_error("invalid --probe-cost '%s' (expected CLASS=NS[,...] with CLASS one "
+				    "of nop5, emulated, stepped, unknown, e.g. nop5=300,stepped=2us)",
+				    arg);
+		break;
 	case OPT_LIST_PROBES:
 		o->list_probes = true;
 		break;
@@ -479,6 +522,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			o->max_rate_hard = 10 * o->max_rate;
 		if (o->max_rate && o->max_rate_hard <= o->max_rate)
 			usage_error("--max-rate-hard must be above --max-rate-per-probe");
+		if (o->max_overhead_probe && !o->max_overhead)
+			usage_error("--max-overhead-per-probe needs --max-overhead");
+		if (o->max_overhead_probe > o->max_overhead)
+			usage_error("--max-overhead-per-probe cannot be above --max-overhead");
 		if (o->agent) {
 			if (o->n_pids || o->cmd_argc)
 				usage_error("agent: the catalogue's targets: choose the processes, not -p or a command");
@@ -516,6 +563,7 @@ static int parse(int argc, char **argv, struct tt_opts *o, bool agent)
 	memset(o, 0, sizeof(*o));
 	o->agent = agent;
 	o->format = FORMAT_TREE;
+	governor__default_costs(&o->probe_costs);
 	o->max_depth = TT_DEFAULT_MAX_DEPTH;
 	o->ringbuf_bytes = TT_DEFAULT_RINGBUF_BYTES;
 	o->drain_ms = 100;

@@ -1,49 +1,218 @@
-/* Probe governor: rates from the kernel's per-probe hit counters, decisions in
- * governor__decide, actions through the mute bitmap and probe_table__detach_probe. */
+/* Probe governor: hits from the kernel's per-probe counters, CPU time from
+ * /proc/PID/stat, decisions in governor__decide (rate) and governor__plan (cost),
+ * actions through the mute bitmap and probe_table__detach_probes. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "governor.h"
+#include "insn.h"
 #include "probes.h"
 #include "ttatrace.h"
 
+/* detached probes named per tick without -v; the rest are counted */
+#define GOV_ANNOUNCE_MAX 20
+/* below this much CPU time in a tick (2 clock ticks of /proc/PID/stat at 100 Hz)
+ * a share cannot be told from rounding */
+#define GOV_MIN_CPU_NS 20000000.0
+
+struct gov_probe {
+	uint64_t last_hits; /* at the previous tick */
+	uint64_t calls; /* since attach */
+	uint64_t tick_calls; /* in the last tick */
+	double cost_ns; /* estimated, since attach */
+	bool undetachable; /* its removal failed with -ENOENT: no uprobes of its own */
+};
+
+struct gov_proc {
+	pid_t pid;
+	uint64_t last_cpu_ns;
+	bool have_cpu;
+};
+
 struct governor {
-	double soft, hard;
-	int hits_fd, muted_fd, entry_fd, exit_fd;
+	struct governor_opts o;
 	int ncpu;
-	uint64_t *last; /* hits at the previous tick, per probe */
-	uint32_t n_last;
+	struct gov_probe *pr; /* per probe id */
+	uint32_t n_pr;
+	struct gov_proc *procs;
+	size_t n_procs, cap_procs;
 	uint64_t last_ns;
 	struct governor_stats st;
 };
+
+void governor__default_costs(struct gov_costs *c)
+{
+	c->ns[GOV_COST_NOP5] = DEFAULT_COST_NOP5_NS;
+	c->ns[GOV_COST_EMULATED] = DEFAULT_COST_EMULATED_NS;
+	c->ns[GOV_COST_STEPPED] = DEFAULT_COST_STEPPED_NS;
+	c->ns[GOV_COST_UNKNOWN] = DEFAULT_COST_EMULATED_NS;
+}
+
+static const char *const cost_names[GOV_COST_N] = { "nop5", "emulated", "stepped", "unknown" };
+
+const char *governor__cost_class_name(enum gov_cost_class k)
+{
+	return k < GOV_COST_N ? cost_names[k] : "?";
+}
+
+int governor__parse_costs(const char *s, struct gov_costs *c)
+{
+	bool unknown_set = false;
+	const char *p = s;
+
+	if (!s || !*s)
+		return -EINVAL;
+	while (*p) {
+		size_t len = strcspn(p, "=,");
+		int k, found = -1;
+		double v;
+		char *end;
+
+		for (k = 0; k < GOV_COST_N; k++)
+			if (strlen(cost_names[k]) == len && !strncmp(p, cost_names[k], len))
+				found = k;
+		if (found < 0 || p[len] != '=')
+			return -EINVAL;
+		p += len + 1;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		errno = 0;
+		v = strtod(p, &end);
+		if (errno || end == p)
+			return -EINVAL;
+		if (!strncmp(end, "us", 2)) {
+			v *= 1000;
+			end += 2;
+		} else if (!strncmp(end, "ns", 2)) {
+			end += 2;
+		}
+		if (!(v > 0) || v > 1e9 || (*end && *end != ','))
+			return -EINVAL;
+		c->ns[found] = v;
+		if (found == GOV_COST_UNKNOWN)
+			unknown_set = true;
+		p = *end ? end + 1 : end;
+		if (*end && !*p)
+			return -EINVAL; /* trailing comma */
+	}
+	if (!unknown_set)
+		c->ns[GOV_COST_UNKNOWN] = c->ns[GOV_COST_EMULATED];
+	return 0;
+}
+
+enum gov_cost_class governor__cost_class(const struct tt_probe *p)
+{
+	if (!p->classified)
+		return GOV_COST_UNKNOWN;
+	switch (p->site_class) {
+	case INSN_CLASS_NOP5:
+		return GOV_COST_NOP5;
+	case INSN_CLASS_EMULATED:
+		return GOV_COST_EMULATED;
+	case INSN_CLASS_STEPPED:
+		return GOV_COST_STEPPED;
+	default:
+		return GOV_COST_UNKNOWN;
+	}
+}
+
+static int item_cmp(const void *a, const void *b)
+{
+	const struct gov_item *x = a, *y = b;
+
+	if (x->cost_ns != y->cost_ns)
+		return x->cost_ns > y->cost_ns ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+size_t governor__plan(struct gov_item *items, size_t n, double cpu_ns, double max_total,
+		      double max_probe)
+{
+	double total = 0, bt, bp;
+	size_t i;
+
+	if (!n || !(cpu_ns > 0))
+		return 0;
+	qsort(items, n, sizeof(*items), item_cmp);
+	for (i = 0; i < n; i++)
+		total += items[i].cost_ns;
+	bt = max_total > 0 ? max_total * cpu_ns : -1;
+	bp = max_probe > 0 ? max_probe * cpu_ns : -1;
+	/* costliest first: once one fits both budgets, every cheaper one does too */
+	for (i = 0; i < n; i++) {
+		bool over_total = bt >= 0 && total > bt;
+		bool over_probe = bp >= 0 && items[i].cost_ns > bp;
+
+		if (!(items[i].cost_ns > 0) || (!over_total && !over_probe))
+			break;
+		total -= items[i].cost_ns;
+	}
+	return i;
+}
 
 int governor__decide(double rate, double soft, double hard, int muted, int detached)
 {
 	if (detached)
 		return 0;
-	if (rate > hard)
+	if (hard > 0 && rate > hard)
 		return 2;
-	if (rate > soft && !muted)
+	if (soft > 0 && rate > soft && !muted)
 		return 1;
 	return 0;
 }
 
-struct governor *governor__new(double soft, double hard, int hits_fd, int muted_fd,
-			       int entry_prog_fd, int exit_prog_fd)
+/* utime + stime (fields 14 and 15) of /proc/PID/stat, all threads, in ns. */
+static int proc_cpu_ns(pid_t pid, uint64_t *out)
+{
+	static long hz;
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	ssize_t n;
+	int fd, i;
+
+	if (!hz) {
+		hz = sysconf(_SC_CLK_TCK);
+		if (hz <= 0)
+			hz = 100;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	buf[n] = 0;
+	/* the command name may hold spaces and parentheses: fields count from the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p++;
+	for (i = 3; i <= 13 && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p, " %llu %llu", &ut, &st) != 2)
+		return -EIO;
+	*out = (ut + st) * (1000000000ULL / (uint64_t)hz);
+	return 0;
+}
+
+struct governor *governor__new(const struct governor_opts *o)
 {
 	struct governor *g = calloc(1, sizeof(*g));
 
 	if (!g)
 		return NULL;
-	g->soft = soft;
-	g->hard = hard;
-	g->hits_fd = hits_fd;
-	g->muted_fd = muted_fd;
-	g->entry_fd = entry_prog_fd;
-	g->exit_fd = exit_prog_fd;
+	g->o = *o;
+	if (!g->o.cpu_ns)
+		g->o.cpu_ns = proc_cpu_ns;
+	if (g->o.max_overhead > 0 && !(g->o.max_overhead_probe > 0))
+		g->o.max_overhead_probe = g->o.max_overhead;
 	g->ncpu = libbpf_num_possible_cpus();
 	if (g->ncpu <= 0) {
 		free(g);
@@ -57,7 +226,8 @@ void governor__free(struct governor *g)
 {
 	if (!g)
 		return;
-	free(g->last);
+	free(g->pr);
+	free(g->procs);
 	free(g);
 }
 
@@ -66,7 +236,7 @@ static int read_hits(struct governor *g, uint32_t id, uint64_t *out)
 	uint64_t per[g->ncpu];
 	int i;
 
-	if (bpf_map_lookup_elem(g->hits_fd, &id, per))
+	if (bpf_map_lookup_elem(g->o.hits_fd, &id, per))
 		return -errno;
 	*out = 0;
 	for (i = 0; i < g->ncpu; i++)
@@ -79,78 +249,296 @@ static int set_muted(struct governor *g, uint32_t id)
 	uint32_t w = id / 64;
 	uint64_t bits = 0;
 
-	if (bpf_map_lookup_elem(g->muted_fd, &w, &bits))
+	if (bpf_map_lookup_elem(g->o.muted_fd, &w, &bits))
 		return -errno;
 	bits |= 1ULL << (id % 64);
-	return bpf_map_update_elem(g->muted_fd, &w, &bits, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(g->o.muted_fd, &w, &bits, BPF_ANY) ? -errno : 0;
+}
+
+static struct gov_proc *proc_of(struct governor *g, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < g->n_procs; i++)
+		if (g->procs[i].pid == pid)
+			return &g->procs[i];
+	if (g->n_procs == g->cap_procs) {
+		size_t cap = g->cap_procs ? 2 * g->cap_procs : 8;
+		struct gov_proc *v = realloc(g->procs, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		g->procs = v;
+		g->cap_procs = cap;
+	}
+	g->procs[g->n_procs] = (struct gov_proc){ .pid = pid };
+	return &g->procs[g->n_procs++];
+}
+
+static int grow(struct governor *g, uint32_t n)
+{
+	struct gov_probe *v;
+	uint32_t id;
+
+	if (n <= g->n_pr)
+		return 0;
+	v = realloc(g->pr, n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memset(v + g->n_pr, 0, (n - g->n_pr) * sizeof(*v));
+	/* new probes start from their current count */
+	g->pr = v;
+	for (id = g->n_pr; id < n; id++)
+		read_hits(g, id, &v[id].last_hits);
+	g->n_pr = n;
+	return 0;
+}
+
+static int rate_action(struct governor *g, struct probe_table *pt, struct tt_probe *p,
+		       double rate, FILE *warn)
+{
+	int d = governor__decide(rate, g->o.soft_per_s, g->o.hard_per_s, p->muted, p->detached);
+	int err;
+
+	if (d == 1) {
+		if (set_muted(g, p->id))
+			return 0;
+		p->muted = true;
+		g->st.muted++;
+		fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
+			      "--max-rate-per-probe %.0f: its spans stop (histograms continue)\n",
+			p->label, p->pid, rate, g->o.soft_per_s);
+		return 1;
+	}
+	if (d != 2)
+		return 0;
+	set_muted(g, p->id);
+	p->muted = true;
+	err = probe_table__detach_probe(pt, p->id, g->o.entry_prog_fd, g->o.exit_prog_fd);
+	if (err == -ENOENT) {
+		g->pr[p->id].undetachable = true;
+		g->st.detach_failed++;
+		return 1;
+	}
+	g->st.detached_rate++;
+	fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
+		      "the hard limit %.0f: detached%s%s\n",
+		p->label, p->pid, rate, g->o.hard_per_s, err ? "; re-attaching the others failed: " : "",
+		err ? strerror(-err) : "");
+	return 1;
+}
+
+/* The cost governor for one process: its live probes' cost this tick against its
+ * CPU time; the plan's probes are detached at once, costliest first. */
+static int cost_actions(struct governor *g, struct probe_table *pt, pid_t pid, double cpu_ns,
+			struct gov_item *items, size_t n, double total_ns, FILE *warn)
+{
+	size_t k, m, named = 0;
+	uint32_t *ids;
+	int *res, err, acted = 0;
+
+	m = governor__plan(items, n, cpu_ns, g->o.max_overhead, g->o.max_overhead_probe);
+	if (!m)
+		return 0;
+	ids = calloc(m, sizeof(*ids));
+	res = calloc(m, sizeof(*res));
+	if (!ids || !res) {
+		free(ids);
+		free(res);
+		return -ENOMEM;
+	}
+	for (k = 0; k < m; k++) {
+		ids[k] = items[k].id;
+		set_muted(g, ids[k]); /* children of calls in flight skip it (the kernel) */
+	}
+	err = probe_table__detach_probes(pt, ids, m, g->o.entry_prog_fd, g->o.exit_prog_fd, res);
+	fprintf(warn, "ttatrace: governor: the probes in pid %d cost it ~%.1f%% of its CPU time, "
+		      "over --max-overhead %g%%: detaching %zu, costliest first\n",
+		(int)pid, 100 * total_ns / cpu_ns, 100 * g->o.max_overhead, m);
+	for (k = 0; k < m; k++) {
+		struct tt_probe *p = probe_table__get(pt, ids[k]);
+
+		if (res[k] == -ENOENT) {
+			g->pr[ids[k]].undetachable = true;
+			g->st.detach_failed++;
+			continue;
+		}
+		if (res[k] || !p)
+			continue;
+		p->muted = true;
+		g->st.detached_cost++;
+		acted++;
+		if (g->o.verbose > 0 || named < GOV_ANNOUNCE_MAX) {
+			fprintf(warn, "ttatrace: governor: detached %s in pid %d: ~%.1f%% of its CPU time "
+				      "(%.0f us per call, %s)\n",
+				p->label, (int)pid, 100 * items[k].cost_ns / cpu_ns,
+				g->o.costs.ns[governor__cost_class(p)] / 1000,
+				governor__cost_class_name(governor__cost_class(p)));
+			named++;
+		}
+	}
+	if ((size_t)acted > named)
+		fprintf(warn, "ttatrace: governor: ... and %zu more detached in pid %d (-v names them)\n",
+			(size_t)acted - named, (int)pid);
+	if (err)
+		fprintf(warn, "ttatrace: warning: governor: re-attaching the other probes of pid %d "
+			      "failed: %s (those stay)\n",
+			(int)pid, strerror(-err));
+	free(ids);
+	free(res);
+	return acted;
+}
+
+static void update_top(struct governor *g, struct probe_table *pt)
+{
+	struct gov_top *t = g->st.top;
+	size_t n = 0, i, j;
+	uint32_t id;
+
+	for (id = 0; id < g->n_pr; id++) {
+		struct tt_probe *p = probe_table__get(pt, id);
+		double c = g->pr[id].cost_ns / 1e9;
+
+		if (!p || !(c > 0) || (n == GOV_TOP_N && c <= t[n - 1].cost_s))
+			continue;
+		i = n < GOV_TOP_N ? n++ : n - 1;
+		for (j = i; j > 0 && t[j - 1].cost_s < c; j--)
+			t[j] = t[j - 1];
+		snprintf(t[j].label, sizeof(t[j].label), "%s", p->label);
+		t[j].pid = p->pid;
+		t[j].cost_s = c;
+		t[j].calls = g->pr[id].calls;
+		t[j].detached = p->detached;
+	}
+	g->st.n_top = n;
 }
 
 int governor__tick(struct governor *g, struct probe_table *pt, uint64_t now_ns, FILE *warn)
 {
 	uint32_t n = probe_table__count(pt), id;
-	double dt;
+	struct gov_item *items = NULL;
+	double dt, cpu_sum = 0, cost_sum = 0;
 	int acted = 0;
+	size_t pi;
 
 	if (n > TT_GOV_PROBES)
 		n = TT_GOV_PROBES;
-	if (n > g->n_last) {
-		uint64_t *nl = realloc(g->last, n * sizeof(*nl));
-
-		if (!nl)
-			return -ENOMEM;
-		memset(nl + g->n_last, 0, (n - g->n_last) * sizeof(*nl));
-		/* new probes start from their current count */
-		for (id = g->n_last; id < n; id++)
-			read_hits(g, id, &nl[id]);
-		g->last = nl;
-		g->n_last = n;
-	}
+	if (grow(g, n))
+		return -ENOMEM;
 	if (!g->last_ns) {
 		g->last_ns = now_ns;
+		for (id = 0; id < n; id++) {
+			struct tt_probe *p = probe_table__get(pt, id);
+			struct gov_proc *pr = p ? proc_of(g, p->pid) : NULL;
+
+			if (pr && !pr->have_cpu && p->pid > 0)
+				pr->have_cpu = !g->o.cpu_ns(p->pid, &pr->last_cpu_ns);
+		}
 		return 0;
 	}
 	dt = (now_ns - g->last_ns) / 1e9;
 	if (dt < 0.5)
 		return 0;
+	g->last_ns = now_ns;
+	if (g->o.max_overhead > 0) {
+		items = calloc(n ? n : 1, sizeof(*items));
+		if (!items)
+			return -ENOMEM;
+	}
+	/* hits and estimated cost of every probe; rate actions */
 	for (id = 0; id < n; id++) {
 		struct tt_probe *p = probe_table__get(pt, id);
-		uint64_t h;
+		uint64_t h, d;
 		double rate;
-		int d;
 
+		g->pr[id].tick_calls = 0;
 		if (!p || read_hits(g, id, &h))
 			continue;
-		rate = (h - g->last[id]) / dt;
-		g->last[id] = h;
-		d = governor__decide(rate, g->soft, g->hard, p->muted, p->detached);
-		if (d == 1) {
-			if (set_muted(g, id))
-				continue;
-			p->muted = true;
-			g->st.muted++;
-			acted++;
-			fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
-				      "--max-rate-per-probe %.0f: its spans stop (histograms continue)\n",
-				p->label, p->pid, rate, g->soft);
-		} else if (d == 2) {
-			int err;
-
-			set_muted(g, id);
-			p->muted = true;
-			err = probe_table__detach_probe(pt, id, g->entry_fd, g->exit_fd);
-			g->st.detached++;
-			acted++;
-			fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
-				      "the hard limit %.0f: detached%s%s\n",
-				p->label, p->pid, rate, g->hard, err ? "; re-attaching the others failed: " : "",
-				err ? strerror(-err) : "");
-		}
+		d = h - g->pr[id].last_hits;
+		g->pr[id].last_hits = h;
+		g->pr[id].calls += d;
+		g->pr[id].tick_calls = d;
+		g->pr[id].cost_ns += d * g->o.costs.ns[governor__cost_class(p)];
+		g->st.cost_s += d * g->o.costs.ns[governor__cost_class(p)] / 1e9;
+		rate = d / dt;
+		if (g->o.soft_per_s > 0 || g->o.hard_per_s > 0)
+			acted += rate_action(g, pt, p, rate, warn);
 	}
-	g->last_ns = now_ns;
+	/* cost, per process */
+	for (pi = 0; g->o.max_overhead > 0 && pi < g->n_procs; pi++) {
+		struct gov_proc *pr = &g->procs[pi];
+		double total = 0, cpu;
+		uint64_t now_cpu;
+		size_t m = 0;
+
+		if (pr->pid <= 0 || g->o.cpu_ns(pr->pid, &now_cpu))
+			continue;
+		cpu = pr->have_cpu && now_cpu >= pr->last_cpu_ns ? (double)(now_cpu - pr->last_cpu_ns) : 0;
+		pr->last_cpu_ns = now_cpu;
+		pr->have_cpu = true;
+		for (id = 0; id < n; id++) {
+			struct tt_probe *p = probe_table__get(pt, id);
+			double c;
+
+			if (!p || p->pid != pr->pid || p->detached || g->pr[id].undetachable)
+				continue;
+			c = g->pr[id].tick_calls * g->o.costs.ns[governor__cost_class(p)];
+			if (c > 0) {
+				items[m].id = id;
+				items[m++].cost_ns = c;
+				total += c;
+			}
+		}
+		if (cpu < GOV_MIN_CPU_NS)
+			continue;
+		cpu_sum += cpu;
+		cost_sum += total;
+		if (total / cpu > g->st.overhead_max)
+			g->st.overhead_max = total / cpu > 1 ? 1 : total / cpu;
+		acted += cost_actions(g, pt, pr->pid, cpu, items, m, total, warn);
+	}
+	if (g->o.max_overhead > 0)
+		g->st.overhead = cpu_sum > 0 ? (cost_sum / cpu_sum > 1 ? 1 : cost_sum / cpu_sum) : 0;
+	/* processes that appeared since (followed forks) are measured from now */
+	for (id = 0; id < n; id++) {
+		struct tt_probe *p = probe_table__get(pt, id);
+		struct gov_proc *pr = p && p->pid > 0 ? proc_of(g, p->pid) : NULL;
+
+		if (pr && !pr->have_cpu)
+			pr->have_cpu = !g->o.cpu_ns(p->pid, &pr->last_cpu_ns);
+	}
+	update_top(g, pt);
+	free(items);
 	return acted;
 }
 
 void governor__stats(const struct governor *g, struct governor_stats *out)
 {
 	*out = g->st;
+}
+
+void governor__print_summary(const struct governor *g, uint64_t spans_muted, FILE *f)
+{
+	const struct governor_stats *s = &g->st;
+	size_t i;
+
+	fprintf(f, "ttatrace: governor: %llu probes muted (spans stopped: %llu), %llu detached "
+		   "(%llu by rate, %llu by cost)",
+		(unsigned long long)s->muted, (unsigned long long)spans_muted,
+		(unsigned long long)(s->detached_rate + s->detached_cost),
+		(unsigned long long)s->detached_rate, (unsigned long long)s->detached_cost);
+	if (s->detach_failed)
+		fprintf(f, ", %llu could not be detached", (unsigned long long)s->detach_failed);
+	fputc('\n', f);
+	if (!s->n_top)
+		return;
+	fprintf(f, "ttatrace: governor: probes cost the targets ~%.3f s of CPU time", s->cost_s);
+	if (g->o.max_overhead > 0)
+		fprintf(f, " (last share %.1f%%, highest %.1f%%, budget %g%%)", 100 * s->overhead,
+			100 * s->overhead_max, 100 * g->o.max_overhead);
+	fputs("; costliest:\n", f);
+	for (i = 0; i < s->n_top; i++)
+		fprintf(f, "  %-40s %12llu calls  ~%10.3f s%s\n", s->top[i].label,
+			(unsigned long long)s->top[i].calls, s->top[i].cost_s,
+			s->top[i].detached ? "  detached" : "");
 }

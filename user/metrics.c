@@ -371,6 +371,53 @@ static void render_procs(FILE *out, const struct self_stats *ss, const char *ser
 	self_count(out, "ttatrace_agent_probed_programs", service, NULL, NULL, ss->probed_programs);
 }
 
+/* The governor: its actions, the probes' estimated cost, the costliest probes (at
+ * most GOV_TOP_N series: a broad glob must not make a thousand). */
+static void render_governor(FILE *out, const struct governor_stats *g, const char *service)
+{
+	char v[64];
+	size_t i;
+
+	family(out, "ttatrace_governor_probes_total", "counter",
+	       "Probes the governor acted on, by action: muted (over --max-rate-per-probe), "
+	       "detached by rate (--max-rate-hard) or by cost (--max-overhead), or whose "
+	       "detach failed.");
+	self_count(out, "ttatrace_governor_probes_total", service, "action", "muted", g->muted);
+	self_count(out, "ttatrace_governor_probes_total", service, "action", "detached_rate",
+		   g->detached_rate);
+	self_count(out, "ttatrace_governor_probes_total", service, "action", "detached_cost",
+		   g->detached_cost);
+	self_count(out, "ttatrace_governor_probes_total", service, "action", "detach_failed",
+		   g->detach_failed);
+	family(out, "ttatrace_probe_cost_seconds_total", "counter",
+	       "CPU time the probes cost the traced processes (calls x the cost of their "
+	       "instruction class, an estimate).");
+	snprintf(v, sizeof(v), "%.6f", g->cost_s);
+	self_line(out, "ttatrace_probe_cost_seconds_total", service, NULL, NULL, v);
+	family(out, "ttatrace_probe_overhead_ratio", "gauge",
+	       "Estimated share of the traced processes' CPU time spent in probes over the "
+	       "governor's last interval (with --max-overhead).");
+	snprintf(v, sizeof(v), "%.6f", g->overhead);
+	self_line(out, "ttatrace_probe_overhead_ratio", service, NULL, NULL, v);
+	if (!g->n_top)
+		return;
+	family(out, "ttatrace_probe_top_cost_seconds_total", "counter",
+	       "Estimated CPU time cost of the costliest probes (at most 10), by probe and "
+	       "state (attached or detached).");
+	for (i = 0; i < g->n_top; i++) {
+		fputs("ttatrace_probe_top_cost_seconds_total{", out);
+		if (service) {
+			fputs("service=\"", out);
+			put_label_value(out, service);
+			fputs("\",", out);
+		}
+		fputs("probe=\"", out);
+		put_label_value(out, g->top[i].label);
+		fprintf(out, "\",state=\"%s\"} %.6f\n", g->top[i].detached ? "detached" : "attached",
+			g->top[i].cost_s);
+	}
+}
+
 /* Self-metrics of the collector: what it read, how late, what sampling decided,
  * what the exporter lost. */
 static void render_self(FILE *out, const struct metrics_source *src, const char *service)
@@ -399,6 +446,8 @@ static void render_self(FILE *out, const struct metrics_source *src, const char 
 		render_sampling(out, &ss, service);
 	if (ss.have_procs)
 		render_procs(out, &ss, service);
+	if (ss.have_governor)
+		render_governor(out, &ss.gov, service);
 	if (!ss.have_export)
 		return;
 	family(out, "ttatrace_export_spans_total", "counter", "Spans the OTLP collector accepted.");

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "governor.h"
 #include "hist.h"
 #include "ttatrace.h"
 
@@ -45,6 +46,9 @@ struct self_stats {
 	uint64_t attach_failures; /* of those, the ones whose probes could not be attached */
 	uint64_t probed_programs; /* program files with shared probes */
 	uint64_t untraced_hits; /* probe hits by processes not traced (the cost to others) */
+	/* the probe governor runs: gov means something */
+	bool have_governor;
+	struct governor_stats gov;
 };
 
 struct metrics_source {

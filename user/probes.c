@@ -275,46 +275,31 @@ int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int e
 	return 0;
 }
 
-int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog_fd,
-			      int exit_prog_fd)
+/* Re-creates a uprobe_multi group without its detached probes. */
+static int multi_rebuild(struct probe_table *t, struct multi_link *g, int entry_prog_fd,
+			 int exit_prog_fd)
 {
-	struct tt_probe *p = probe_table__get(t, id);
-	struct multi_link *g = NULL;
 	uint64_t *offs = NULL, *cookies = NULL;
-	size_t i, j, n = 0;
+	uint32_t *keep = NULL;
 	int err = 0, fd, nfd_entry = -1, nfd_exit = -1;
+	size_t j, n = 0;
 
-	if (!p)
-		return -ENOENT;
-	if (p->entry || p->exit) {
-		bpf_link__destroy(p->entry);
-		bpf_link__destroy(p->exit);
-		p->entry = p->exit = NULL;
-		p->detached = true;
-		return 0;
-	}
-	for (i = 0; i < t->n_ml && !g; i++)
-		for (j = 0; j < t->ml[i].n_ids; j++)
-			if (t->ml[i].ids[j] == id && t->ml[i].exit_fd >= 0)
-				g = &t->ml[i];
-	if (!g)
-		return -ENOENT;
-	offs = calloc(g->n_ids, sizeof(*offs));
-	cookies = calloc(g->n_ids, sizeof(*cookies));
-	if (!offs || !cookies) {
+	offs = calloc(g->n_ids ? g->n_ids : 1, sizeof(*offs));
+	cookies = calloc(g->n_ids ? g->n_ids : 1, sizeof(*cookies));
+	keep = calloc(g->n_ids ? g->n_ids : 1, sizeof(*keep));
+	if (!offs || !cookies || !keep) {
 		err = -ENOMEM;
 		goto out;
 	}
 	for (j = 0; j < g->n_ids; j++) {
 		struct tt_probe *q = probe_table__get(t, g->ids[j]);
 
-		if (g->ids[j] == id || !q)
+		if (!q || q->detached)
 			continue;
 		offs[n] = q->probe_off;
 		cookies[n] = q->id | q->cookie_flags;
-		g->ids[n++] = q->id;
+		keep[n++] = q->id;
 	}
-	g->n_ids = n;
 	/* new links first, old ones after: no instant without probes. While both are
 	 * on, the kernel drops the second entry of a call and counts its second exit
 	 * as an exit without entry. */
@@ -338,11 +323,91 @@ int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog
 	close(g->exit_fd);
 	g->entry_fd = nfd_entry;
 	g->exit_fd = nfd_exit;
-	p->detached = true;
+	memcpy(g->ids, keep, n * sizeof(*keep));
+	g->n_ids = n;
 out:
 	free(offs);
 	free(cookies);
+	free(keep);
 	return err;
+}
+
+static struct multi_link *multi_of(struct probe_table *t, uint32_t id)
+{
+	size_t i, j;
+
+	for (i = 0; i < t->n_ml; i++)
+		for (j = 0; j < t->ml[i].n_ids; j++)
+			if (t->ml[i].ids[j] == id && t->ml[i].exit_fd >= 0)
+				return &t->ml[i];
+	return NULL;
+}
+
+int probe_table__detach_probes(struct probe_table *t, const uint32_t *ids, size_t n,
+			       int entry_prog_fd, int exit_prog_fd, int *res)
+{
+	bool *rebuild = NULL;
+	size_t i, k;
+	int err = 0;
+
+	if (t->n_ml) {
+		rebuild = calloc(t->n_ml, sizeof(*rebuild));
+		if (!rebuild)
+			return -ENOMEM;
+	}
+	for (k = 0; k < n; k++) {
+		struct tt_probe *p = probe_table__get(t, ids[k]);
+		struct multi_link *g;
+
+		res[k] = 0;
+		if (!p || p->detached) {
+			res[k] = -ENOENT;
+			continue;
+		}
+		if (p->entry || p->exit) {
+			bpf_link__destroy(p->entry);
+			bpf_link__destroy(p->exit);
+			p->entry = p->exit = NULL;
+			p->detached = true;
+			continue;
+		}
+		g = multi_of(t, ids[k]);
+		if (!g) {
+			res[k] = -ENOENT; /* no uprobe of its own (a Python code object) */
+			continue;
+		}
+		p->detached = true;
+		rebuild[g - t->ml] = true;
+	}
+	/* one re-creation per group, however many of its probes go */
+	for (i = 0; i < t->n_ml; i++) {
+		int e;
+
+		if (!rebuild || !rebuild[i])
+			continue;
+		e = multi_rebuild(t, &t->ml[i], entry_prog_fd, exit_prog_fd);
+		if (!e)
+			continue;
+		/* the old links stay on: so do these probes */
+		for (k = 0; k < n; k++)
+			if (multi_of(t, ids[k]) == &t->ml[i]) {
+				probe_table__get(t, ids[k])->detached = false;
+				res[k] = e;
+			}
+		if (!err)
+			err = e;
+	}
+	free(rebuild);
+	return err;
+}
+
+int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog_fd,
+			      int exit_prog_fd)
+{
+	int res, err;
+
+	err = probe_table__detach_probes(t, &id, 1, entry_prog_fd, exit_prog_fd, &res);
+	return err ? err : res;
 }
 
 static void close_multi(struct probe_table *t, pid_t pid, bool entries)

@@ -78,6 +78,11 @@ int probe_table__add_multi(struct probe_table *t, pid_t pid, int entry_fd, int e
  * other functions are never left unprobed. 0 or a negative errno. */
 int probe_table__detach_probe(struct probe_table *t, uint32_t id, int entry_prog_fd,
 			      int exit_prog_fd);
+/* The same for n probes at once: each uprobe_multi group is re-created once.
+ * res[k]: 0, or -ENOENT for a probe with no uprobes of its own or already gone.
+ * Returns 0 or the first group's re-attach error (its probes stay detached). */
+int probe_table__detach_probes(struct probe_table *t, const uint32_t *ids, size_t n,
+			       int entry_prog_fd, int exit_prog_fd, int *res);
 /* Destroys the BPF links of every probe of pid (entries first). */
 void probe_table__detach_pid(struct probe_table *t, pid_t pid);
 /* The detach under way (another thread may ask): links taken out, of how many. */

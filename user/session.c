@@ -435,6 +435,10 @@ static void update_self(struct session *ss, struct assembler *a, struct tt_sink 
 		s.export_dropped_rejected = os.spans_dropped_rejected + os.spans_dropped_shutdown;
 	}
 	fill_procs(ss, &s);
+	if (ss->gov) {
+		s.have_governor = true;
+		governor__stats(ss->gov, &s.gov);
+	}
 	pthread_mutex_lock(&self_share.lock);
 	/* lag: measured when this drain read something, else kept */
 	s.ringbuf_lag_s = self_share.s.ringbuf_lag_s;
@@ -677,7 +681,7 @@ static void configure_skel(struct ttatrace_bpf *skel, const struct tt_opts *o,
 {
 	bpf_map__set_max_entries(skel->maps.hists, hist_probes);
 	skel->rodata->max_depth = o->max_depth;
-	skel->rodata->governor_on = o->max_rate > 0;
+	skel->rodata->governor_on = o->max_rate > 0 || o->max_overhead > 0;
 	skel->rodata->wake_bytes = o->ringbuf_bytes / TT_DEFAULT_WAKE_DIVISOR;
 	skel->rodata->follow_forks = !o->no_follow_forks;
 	skel->rodata->agent_mode = o->agent;
@@ -1899,13 +1903,24 @@ int session__start(struct session *s)
 		if (!s->om && o->verbose)
 			fprintf(stderr, "ttatrace: warning: no OTLP metrics export: %s\n", strerror(errno));
 	}
-	if (o->max_rate > 0) {
+	if (o->max_rate > 0 || o->max_overhead > 0) {
 		struct ttatrace_bpf *skel = s->skel;
+		struct governor_opts go = {
+			.soft_per_s = o->max_rate,
+			.hard_per_s = o->max_rate_hard,
+			.max_overhead = o->max_overhead,
+			.max_overhead_probe = o->max_overhead_probe,
+			.costs = o->probe_costs,
+			.hits_fd = bpf_map__fd(skel->maps.hits),
+			.muted_fd = bpf_map__fd(skel->maps.muted),
+			.entry_prog_fd = bpf_program__fd(s->multi ? skel->progs.tt_entry_multi :
+								    skel->progs.tt_entry),
+			.exit_prog_fd = bpf_program__fd(s->multi ? skel->progs.tt_exit_multi :
+								   skel->progs.tt_exit),
+			.verbose = o->verbose,
+		};
 
-		s->gov = governor__new(o->max_rate, o->max_rate_hard, bpf_map__fd(skel->maps.hits),
-				       bpf_map__fd(skel->maps.muted),
-				       bpf_program__fd(s->multi ? skel->progs.tt_entry_multi : skel->progs.tt_entry),
-				       bpf_program__fd(s->multi ? skel->progs.tt_exit_multi : skel->progs.tt_exit));
+		s->gov = governor__new(&go);
 		if (!s->gov) {
 			tt_die_msg("starting the probe governor: %s", strerror(errno));
 			return EXIT_RUNTIME;
@@ -2178,15 +2193,8 @@ static void print_summary(struct session *s, const struct tt_kstats *ks,
 	rt->sink_spans_printed = s->o.format == FORMAT_NONE ? 0 : as->spans;
 	rt->hist = s->hreader ? &s->msrc : NULL;
 	summary__print(stderr, s->pt, ks, as, rt);
-	if (s->gov) {
-		struct governor_stats gs;
-
-		governor__stats(s->gov, &gs);
-		fprintf(stderr, "ttatrace: governor: %llu probes muted (spans stopped: %llu), "
-				"%llu detached\n",
-			(unsigned long long)gs.muted, (unsigned long long)ks->spans_muted,
-			(unsigned long long)gs.detached);
-	}
+	if (s->gov)
+		governor__print_summary(s->gov, ks->spans_muted, stderr);
 	sample_kernel__print_summary(stderr, s->sk, s->sampler, ks);
 	print_follow_summary(s);
 	print_agent_summary(s);
