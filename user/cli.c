@@ -171,19 +171,20 @@ static const struct argp_option options[] = {
 	  "--max-rate-per-probe)",
 	  3 },
 	{ "max-overhead", OPT_MAX_OVERHEAD, "PCT", 0,
-	  "Governor: when the probes of a process cost it more than PCT% of its CPU time "
-	  "(calls x the cost of their instruction class, each second), detach the costliest "
-	  "first until the rest fit; off by default (e.g. 5% for broad globs)",
+	  "Governor: when the probes cost the traced processes more than PCT% over their own "
+	  "CPU time (calls x the cost of their instruction class against /proc's CPU time, "
+	  "each second: a slowdown of PCT%), detach the costliest first until the rest fit; "
+	  "off by default (e.g. 5% for broad globs)",
 	  3 },
 	{ "max-overhead-per-probe", OPT_MAX_OVERHEAD_PROBE, "PCT", 0,
-	  "Governor: detach any one probe costing its process more than PCT% of its CPU time "
-	  "(default: --max-overhead)",
+	  "Governor: detach any one probe costing more than PCT% over the traced processes' "
+	  "own CPU time (default: --max-overhead)",
 	  3 },
 	{ "probe-cost", OPT_PROBE_COST, "CLASS=NS,...", 0,
 	  "Governor: what one traced call costs by the class of its probe's instruction "
-	  "(nop5, emulated, stepped, unknown; ns, or us with a suffix); default "
-	  "nop5=4000,emulated=12000,stepped=28000, measured on a Firecracker VM (bare metal "
-	  "is ~30x cheaper: see BENCHMARKS.md)",
+	  "(nop5, emulated, stepped, unknown; ns, or us with a suffix); by default measured "
+	  "at start on ttatrace's own functions (~0.2 s), else nop5=4000,emulated=12000,"
+	  "stepped=28000 (a Firecracker VM; bare metal is far cheaper)",
 	  3 },
 	{ "probe-at-entry", OPT_PROBE_AT_ENTRY, NULL, 0,
 	  "Put every probe on its function's first instruction (x86-64 otherwise moves it "
@@ -485,6 +486,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			usage_error("invalid --probe-cost '%s' (expected CLASS=NS[,...] with CLASS one "
 				    "of nop5, emulated, stepped, unknown, e.g. nop5=300,stepped=2us)",
 				    arg);
+		o->probe_costs_set = true;
 		break;
 	case OPT_LIST_PROBES:
 		o->list_probes = true;

@@ -48,9 +48,10 @@ struct tt_opts {
 	double target_rate; /* --target-rate: traces/s the controller aims at; 0: off */
 	double max_rate; /* --max-rate-per-probe: calls/s before a probe's spans stop; 0: off */
 	double max_rate_hard; /* --max-rate-hard: calls/s before a probe is detached */
-	double max_overhead; /* --max-overhead: fraction of a process's CPU time; 0: off */
+	double max_overhead; /* --max-overhead: probes' cost / targets' own CPU time; 0: off */
 	double max_overhead_probe; /* --max-overhead-per-probe: the same for one probe */
 	struct gov_costs probe_costs; /* --probe-cost over governor__default_costs */
+	bool probe_costs_set; /* --probe-cost given: no self-calibration */
 	bool list_probes; /* print what would be attached and exit */
 	bool no_follow_forks; /* --no-follow-forks: forked children are not traced */
 	bool probe_at_entry; /* no probe placement past the first instruction */

@@ -16,22 +16,23 @@
 
 /* detached probes named per tick without -v; the rest are counted */
 #define GOV_ANNOUNCE_MAX 20
-/* below this much CPU time in a tick (2 clock ticks of /proc/PID/stat at 100 Hz)
- * a share cannot be told from rounding */
-#define GOV_MIN_CPU_NS 20000000.0
+/* the cost governor decides on windows of at least this much CPU time of the
+ * targets (ticks add up until then): /proc/PID/stat counts in 10 ms clock ticks, and
+ * fewer calls would not tell the probes apart */
+#define GOV_MIN_CPU_NS 50000000.0
 
 struct gov_probe {
 	uint64_t last_hits; /* at the previous tick */
 	uint64_t calls; /* since attach */
-	uint64_t tick_calls; /* in the last tick */
+	uint64_t win_calls; /* in the cost governor's window */
 	double cost_ns; /* estimated, since attach */
 	bool undetachable; /* its removal failed with -ENOENT: no uprobes of its own */
 };
 
 struct gov_proc {
 	pid_t pid;
-	uint64_t last_cpu_ns;
-	bool have_cpu;
+	uint64_t last_cpu_ns; /* 0: not read yet */
+	bool have_cpu; /* read at this tick */
 };
 
 struct governor {
@@ -42,6 +43,7 @@ struct governor {
 	struct gov_proc *procs;
 	size_t n_procs, cap_procs;
 	uint64_t last_ns;
+	double win_cpu_ns; /* the targets' CPU time in the cost governor's window */
 	struct governor_stats st;
 };
 
@@ -130,19 +132,26 @@ static int item_cmp(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-size_t governor__plan(struct gov_item *items, size_t n, double cpu_ns, double max_total,
+double governor__own_ns(double cpu_ns, double probes_ns)
+{
+	double own = cpu_ns - probes_ns;
+
+	return own > GOV_MIN_OWN * cpu_ns ? own : GOV_MIN_OWN * cpu_ns;
+}
+
+size_t governor__plan(struct gov_item *items, size_t n, double own_ns, double max_total,
 		      double max_probe)
 {
 	double total = 0, bt, bp;
 	size_t i;
 
-	if (!n || !(cpu_ns > 0))
+	if (!n || !(own_ns > 0))
 		return 0;
 	qsort(items, n, sizeof(*items), item_cmp);
 	for (i = 0; i < n; i++)
 		total += items[i].cost_ns;
-	bt = max_total > 0 ? max_total * cpu_ns : -1;
-	bp = max_probe > 0 ? max_probe * cpu_ns : -1;
+	bt = max_total > 0 ? max_total * own_ns : -1;
+	bp = max_probe > 0 ? max_probe * own_ns : -1;
 	/* costliest first: once one fits both budgets, every cheaper one does too */
 	for (i = 0; i < n; i++) {
 		bool over_total = bt >= 0 && total > bt;
@@ -294,9 +303,19 @@ static int grow(struct governor *g, uint32_t n)
 	return 0;
 }
 
+/* " in pid N", or "" for a probe shared by every process running its file */
+static const char *in_pid(const struct tt_probe *p, char *buf, size_t len)
+{
+	if (p->pid <= 0)
+		return "";
+	snprintf(buf, len, " in pid %d", (int)p->pid);
+	return buf;
+}
+
 static int rate_action(struct governor *g, struct probe_table *pt, struct tt_probe *p,
 		       double rate, FILE *warn)
 {
+	char where[32];
 	int d = governor__decide(rate, g->o.soft_per_s, g->o.hard_per_s, p->muted, p->detached);
 	int err;
 
@@ -305,9 +324,9 @@ static int rate_action(struct governor *g, struct probe_table *pt, struct tt_pro
 			return 0;
 		p->muted = true;
 		g->st.muted++;
-		fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
+		fprintf(warn, "ttatrace: warning: %s%s is called %.0f times/s, over "
 			      "--max-rate-per-probe %.0f: its spans stop (histograms continue)\n",
-			p->label, p->pid, rate, g->o.soft_per_s);
+			p->label, in_pid(p, where, sizeof(where)), rate, g->o.soft_per_s);
 		return 1;
 	}
 	if (d != 2)
@@ -321,23 +340,23 @@ static int rate_action(struct governor *g, struct probe_table *pt, struct tt_pro
 		return 1;
 	}
 	g->st.detached_rate++;
-	fprintf(warn, "ttatrace: warning: %s in pid %d is called %.0f times/s, over "
+	fprintf(warn, "ttatrace: warning: %s%s is called %.0f times/s, over "
 		      "the hard limit %.0f: detached%s%s\n",
-		p->label, p->pid, rate, g->o.hard_per_s, err ? "; re-attaching the others failed: " : "",
+		p->label, in_pid(p, where, sizeof(where)), rate, g->o.hard_per_s, err ? "; re-attaching the others failed: " : "",
 		err ? strerror(-err) : "");
 	return 1;
 }
 
 /* The cost governor for one process: its live probes' cost this tick against its
  * CPU time; the plan's probes are detached at once, costliest first. */
-static int cost_actions(struct governor *g, struct probe_table *pt, pid_t pid, double cpu_ns,
+static int cost_actions(struct governor *g, struct probe_table *pt, double own_ns,
 			struct gov_item *items, size_t n, double total_ns, FILE *warn)
 {
 	size_t k, m, named = 0;
 	uint32_t *ids;
 	int *res, err, acted = 0;
 
-	m = governor__plan(items, n, cpu_ns, g->o.max_overhead, g->o.max_overhead_probe);
+	m = governor__plan(items, n, own_ns, g->o.max_overhead, g->o.max_overhead_probe);
 	if (!m)
 		return 0;
 	ids = calloc(m, sizeof(*ids));
@@ -352,9 +371,9 @@ static int cost_actions(struct governor *g, struct probe_table *pt, pid_t pid, d
 		set_muted(g, ids[k]); /* children of calls in flight skip it (the kernel) */
 	}
 	err = probe_table__detach_probes(pt, ids, m, g->o.entry_prog_fd, g->o.exit_prog_fd, res);
-	fprintf(warn, "ttatrace: governor: the probes in pid %d cost it ~%.1f%% of its CPU time, "
-		      "over --max-overhead %g%%: detaching %zu, costliest first\n",
-		(int)pid, 100 * total_ns / cpu_ns, 100 * g->o.max_overhead, m);
+	fprintf(warn, "ttatrace: governor: the probes cost the traced processes ~%.1f%% over their "
+		      "own CPU time, above --max-overhead %g%%: detaching %zu, costliest first\n",
+		100 * total_ns / own_ns, 100 * g->o.max_overhead, m);
 	for (k = 0; k < m; k++) {
 		struct tt_probe *p = probe_table__get(pt, ids[k]);
 
@@ -369,21 +388,20 @@ static int cost_actions(struct governor *g, struct probe_table *pt, pid_t pid, d
 		g->st.detached_cost++;
 		acted++;
 		if (g->o.verbose > 0 || named < GOV_ANNOUNCE_MAX) {
-			fprintf(warn, "ttatrace: governor: detached %s in pid %d: ~%.1f%% of its CPU time "
-				      "(%.0f us per call, %s)\n",
-				p->label, (int)pid, 100 * items[k].cost_ns / cpu_ns,
+			fprintf(warn, "ttatrace: governor: detached %s: ~%.1f%% (%.0f us per call, %s)\n",
+				p->label, 100 * items[k].cost_ns / own_ns,
 				g->o.costs.ns[governor__cost_class(p)] / 1000,
 				governor__cost_class_name(governor__cost_class(p)));
 			named++;
 		}
 	}
 	if ((size_t)acted > named)
-		fprintf(warn, "ttatrace: governor: ... and %zu more detached in pid %d (-v names them)\n",
-			(size_t)acted - named, (int)pid);
+		fprintf(warn, "ttatrace: governor: ... and %zu more detached (-v names them)\n",
+			(size_t)acted - named);
 	if (err)
-		fprintf(warn, "ttatrace: warning: governor: re-attaching the other probes of pid %d "
-			      "failed: %s (those stay)\n",
-			(int)pid, strerror(-err));
+		fprintf(warn, "ttatrace: warning: governor: re-attaching the other probes failed: %s "
+			      "(those stay)\n",
+			strerror(-err));
 	free(ids);
 	free(res);
 	return acted;
@@ -413,13 +431,45 @@ static void update_top(struct governor *g, struct probe_table *pt)
 	g->st.n_top = n;
 }
 
-int governor__tick(struct governor *g, struct probe_table *pt, uint64_t now_ns, FILE *warn)
+/* CPU time the traced processes used since the last call, ns; processes seen for
+ * the first time count from now, gone ones are forgotten. */
+static double procs_cpu(struct governor *g, const pid_t *pids, size_t n_pids)
+{
+	double sum = 0;
+	size_t i, j;
+
+	for (i = 0; i < g->n_procs; i++)
+		g->procs[i].have_cpu = false; /* reused as "still traced" below */
+	for (i = 0; i < n_pids; i++) {
+		struct gov_proc *pr = proc_of(g, pids[i]);
+		uint64_t now_cpu;
+		bool known;
+
+		if (!pr)
+			continue;
+		known = pr->last_cpu_ns != 0;
+		if (g->o.cpu_ns(pids[i], &now_cpu))
+			continue; /* gone: forgotten below */
+		if (known && now_cpu >= pr->last_cpu_ns)
+			sum += (double)(now_cpu - pr->last_cpu_ns);
+		pr->last_cpu_ns = now_cpu ? now_cpu : 1;
+		pr->have_cpu = true;
+	}
+	for (i = j = 0; i < g->n_procs; i++)
+		if (g->procs[i].have_cpu)
+			g->procs[j++] = g->procs[i];
+	g->n_procs = j;
+	return sum;
+}
+
+int governor__tick(struct governor *g, struct probe_table *pt, const pid_t *pids, size_t n_pids,
+		   uint64_t now_ns, FILE *warn)
 {
 	uint32_t n = probe_table__count(pt), id;
 	struct gov_item *items = NULL;
-	double dt, cpu_sum = 0, cost_sum = 0;
+	double dt, cpu, own, total = 0;
 	int acted = 0;
-	size_t pi;
+	size_t m = 0;
 
 	if (n > TT_GOV_PROBES)
 		n = TT_GOV_PROBES;
@@ -427,13 +477,7 @@ int governor__tick(struct governor *g, struct probe_table *pt, uint64_t now_ns, 
 		return -ENOMEM;
 	if (!g->last_ns) {
 		g->last_ns = now_ns;
-		for (id = 0; id < n; id++) {
-			struct tt_probe *p = probe_table__get(pt, id);
-			struct gov_proc *pr = p ? proc_of(g, p->pid) : NULL;
-
-			if (pr && !pr->have_cpu && p->pid > 0)
-				pr->have_cpu = !g->o.cpu_ns(p->pid, &pr->last_cpu_ns);
-		}
+		procs_cpu(g, pids, n_pids);
 		return 0;
 	}
 	dt = (now_ns - g->last_ns) / 1e9;
@@ -449,64 +493,53 @@ int governor__tick(struct governor *g, struct probe_table *pt, uint64_t now_ns, 
 	for (id = 0; id < n; id++) {
 		struct tt_probe *p = probe_table__get(pt, id);
 		uint64_t h, d;
-		double rate;
+		double c;
 
-		g->pr[id].tick_calls = 0;
 		if (!p || read_hits(g, id, &h))
 			continue;
 		d = h - g->pr[id].last_hits;
 		g->pr[id].last_hits = h;
 		g->pr[id].calls += d;
-		g->pr[id].tick_calls = d;
-		g->pr[id].cost_ns += d * g->o.costs.ns[governor__cost_class(p)];
-		g->st.cost_s += d * g->o.costs.ns[governor__cost_class(p)] / 1e9;
-		rate = d / dt;
+		c = d * g->o.costs.ns[governor__cost_class(p)];
+		g->pr[id].cost_ns += c;
+		g->pr[id].win_calls += d;
+		g->st.cost_s += c / 1e9;
 		if (g->o.soft_per_s > 0 || g->o.hard_per_s > 0)
-			acted += rate_action(g, pt, p, rate, warn);
+			acted += rate_action(g, pt, p, d / dt, warn);
 	}
-	/* cost, per process */
-	for (pi = 0; g->o.max_overhead > 0 && pi < g->n_procs; pi++) {
-		struct gov_proc *pr = &g->procs[pi];
-		double total = 0, cpu;
-		uint64_t now_cpu;
-		size_t m = 0;
-
-		if (pr->pid <= 0 || g->o.cpu_ns(pr->pid, &now_cpu))
-			continue;
-		cpu = pr->have_cpu && now_cpu >= pr->last_cpu_ns ? (double)(now_cpu - pr->last_cpu_ns) : 0;
-		pr->last_cpu_ns = now_cpu;
-		pr->have_cpu = true;
+	/* cost: every probe against the traced processes' own CPU time (a shared
+	 * executable's probe counts the calls of every process running it) */
+	if (items) {
+		g->win_cpu_ns += procs_cpu(g, pids, n_pids);
+		cpu = g->win_cpu_ns;
+		if (cpu < GOV_MIN_CPU_NS)
+			goto out; /* the window grows */
 		for (id = 0; id < n; id++) {
 			struct tt_probe *p = probe_table__get(pt, id);
 			double c;
 
-			if (!p || p->pid != pr->pid || p->detached || g->pr[id].undetachable)
+			if (!p)
 				continue;
-			c = g->pr[id].tick_calls * g->o.costs.ns[governor__cost_class(p)];
-			if (c > 0) {
+			c = g->pr[id].win_calls * g->o.costs.ns[governor__cost_class(p)];
+			g->pr[id].win_calls = 0;
+			total += c;
+			if (c > 0 && !p->detached && !g->pr[id].undetachable) {
 				items[m].id = id;
 				items[m++].cost_ns = c;
-				total += c;
 			}
 		}
-		if (cpu < GOV_MIN_CPU_NS)
-			continue;
-		cpu_sum += cpu;
-		cost_sum += total;
-		if (total / cpu > g->st.overhead_max)
-			g->st.overhead_max = total / cpu > 1 ? 1 : total / cpu;
-		acted += cost_actions(g, pt, pr->pid, cpu, items, m, total, warn);
+		g->win_cpu_ns = 0;
+		if (g->o.verbose > 1)
+			fprintf(warn, "ttatrace: governor: the traced processes used %.1f ms of CPU, "
+				      "the probes ~%.1f ms of it\n",
+				cpu / 1e6, total / 1e6);
+		own = governor__own_ns(cpu, total);
+		g->st.overhead = total / own;
+		if (g->st.overhead > g->st.overhead_max)
+			g->st.overhead_max = g->st.overhead;
+		acted += cost_actions(g, pt, own, items, m, total, warn);
 	}
-	if (g->o.max_overhead > 0)
-		g->st.overhead = cpu_sum > 0 ? (cost_sum / cpu_sum > 1 ? 1 : cost_sum / cpu_sum) : 0;
-	/* processes that appeared since (followed forks) are measured from now */
-	for (id = 0; id < n; id++) {
-		struct tt_probe *p = probe_table__get(pt, id);
-		struct gov_proc *pr = p && p->pid > 0 ? proc_of(g, p->pid) : NULL;
-
-		if (pr && !pr->have_cpu)
-			pr->have_cpu = !g->o.cpu_ns(p->pid, &pr->last_cpu_ns);
-	}
+out:
 	update_top(g, pt);
 	free(items);
 	return acted;
@@ -534,8 +567,8 @@ void governor__print_summary(const struct governor *g, uint64_t spans_muted, FIL
 		return;
 	fprintf(f, "ttatrace: governor: probes cost the targets ~%.3f s of CPU time", s->cost_s);
 	if (g->o.max_overhead > 0)
-		fprintf(f, " (last share %.1f%%, highest %.1f%%, budget %g%%)", 100 * s->overhead,
-			100 * s->overhead_max, 100 * g->o.max_overhead);
+		fprintf(f, " (over their own CPU time: %.1f%% last, %.1f%% at most, budget %g%%)",
+			100 * s->overhead, 100 * s->overhead_max, 100 * g->o.max_overhead);
 	fputs("; costliest:\n", f);
 	for (i = 0; i < s->n_top; i++)
 		fprintf(f, "  %-40s %12llu calls  ~%10.3f s%s\n", s->top[i].label,

@@ -2,8 +2,9 @@
  * is worth tracing. Every tick (0.5 s at least) it reads each probe's hits:
  *  - by rate: above --max-rate-per-probe a probe's spans stop (histograms go on
  *    counting), above --max-rate-hard its uprobes are removed;
- *  - by cost: what the probes cost each traced process (hits x the cost of one call
- *    of that probe's instruction class) against the process's own CPU time; over
+ *  - by cost: what the probes cost the traced processes (hits x the cost of one call
+ *    of that probe's instruction class) against the CPU time of their own work
+ *    (their CPU time from /proc minus that cost: the ratio is the slowdown); over
  *    --max-overhead (in total, or --max-overhead-per-probe for one probe) the
  *    costliest probes are detached first until the rest fit.
  * A rate measured inside a process the traps already slow stays low; the share of
@@ -47,18 +48,28 @@ int governor__parse_costs(const char *s, struct gov_costs *c);
 enum gov_cost_class governor__cost_class(const struct tt_probe *p);
 const char *governor__cost_class_name(enum gov_cost_class k);
 
+/* Measures what one traced call of each class costs on this machine now, with the
+ * entry and return programs of uprobe_multi links (x86-64; ~0.2 s): out's nop5,
+ * emulated, stepped (and unknown = emulated). 0 or a negative errno. */
+int governor__calibrate(int entry_prog_fd, int exit_prog_fd, struct gov_costs *out);
+
 /* One probe's cost over an interval, for governor__plan. */
 struct gov_item {
 	uint32_t id;
 	double cost_ns;
 };
 /* The decision alone (unit-tested). Sorts items by cost, costliest first (ties by
- * id), and returns how many of the first ones to detach: a probe over max_probe x
- * cpu_ns, then more until the rest cost at most max_total x cpu_ns. cpu_ns: the
- * process's CPU time in the interval (the probes' traps included). A fraction of
- * 0 is no limit. */
-size_t governor__plan(struct gov_item *items, size_t n, double cpu_ns, double max_total,
+ * id), and returns how many of the first ones to detach: any probe costing over
+ * max_probe x own_ns, then more until the rest cost at most max_total x own_ns.
+ * own_ns: the process's own CPU time in the interval (governor__own_ns), so a
+ * fraction is the slowdown the probes cause. A fraction of 0 is no limit. */
+size_t governor__plan(struct gov_item *items, size_t n, double own_ns, double max_total,
 		      double max_probe);
+/* The process's own CPU time: what it used (cpu_ns, traps included) minus what the
+ * probes cost it, at least GOV_MIN_OWN of cpu_ns (an estimate above the time
+ * measured means the costs are set too high: the floor keeps the budget finite). */
+#define GOV_MIN_OWN 0.02
+double governor__own_ns(double cpu_ns, double probes_ns);
 
 /* The rate decision alone (unit-tested): 0 keep, 1 mute, 2 detach. soft/hard of 0
  * are off. */
@@ -66,7 +77,7 @@ int governor__decide(double rate_per_s, double soft, double hard, int muted, int
 
 struct governor_opts {
 	double soft_per_s, hard_per_s; /* calls/s; 0: off */
-	double max_overhead; /* fraction of a process's CPU time for all its probes; 0: off */
+	double max_overhead; /* probes' cost / the targets' own CPU time, all probes; 0: off */
 	double max_overhead_probe; /* ...for one probe; 0: max_overhead */
 	struct gov_costs costs;
 	int hits_fd; /* per-CPU u64 per probe id */
@@ -93,8 +104,8 @@ struct governor_stats {
 	uint64_t detached_cost; /* over --max-overhead */
 	uint64_t detach_failed; /* could not be removed (e.g. Python code objects) */
 	double cost_s; /* all probes' estimated cost to the targets, since attach */
-	double overhead; /* probes' share of the traced processes' CPU time, last tick */
-	double overhead_max; /* highest share of any tick */
+	double overhead; /* probes' cost over the traced processes' own CPU time, last tick */
+	double overhead_max; /* the highest of any tick */
 	struct gov_top top[GOV_TOP_N]; /* costliest probes, costliest first */
 	size_t n_top;
 };
@@ -104,9 +115,11 @@ struct governor;
 /* NULL + errno on failure. */
 struct governor *governor__new(const struct governor_opts *o);
 void governor__free(struct governor *g);
-/* Reads every probe's hits since the last call (0.5 s at least) and acts. Returns
- * the number of probes muted or detached by this call. */
-int governor__tick(struct governor *g, struct probe_table *pt, uint64_t now_ns, FILE *warn);
+/* Reads every probe's hits since the last call (0.5 s at least) and the CPU time of
+ * the traced processes (pids), and acts. Returns the number of probes muted or
+ * detached by this call. */
+int governor__tick(struct governor *g, struct probe_table *pt, const pid_t *pids, size_t n_pids,
+		   uint64_t now_ns, FILE *warn);
 void governor__stats(const struct governor *g, struct governor_stats *out);
 /* The summary lines (actions, overhead, costliest probes). */
 void governor__print_summary(const struct governor *g, uint64_t spans_muted, FILE *f);

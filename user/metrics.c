@@ -395,8 +395,8 @@ static void render_governor(FILE *out, const struct governor_stats *g, const cha
 	snprintf(v, sizeof(v), "%.6f", g->cost_s);
 	self_line(out, "ttatrace_probe_cost_seconds_total", service, NULL, NULL, v);
 	family(out, "ttatrace_probe_overhead_ratio", "gauge",
-	       "Estimated share of the traced processes' CPU time spent in probes over the "
-	       "governor's last interval (with --max-overhead).");
+	       "The probes' estimated cost over the traced processes' own CPU time in the "
+	       "governor's last interval, with --max-overhead (0.05: 5% slower).");
 	snprintf(v, sizeof(v), "%.6f", g->overhead);
 	self_line(out, "ttatrace_probe_overhead_ratio", service, NULL, NULL, v);
 	if (!g->n_top)

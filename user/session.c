@@ -288,6 +288,7 @@ struct session {
 	struct otlp_metrics *om;
 	/* control */
 	struct governor *gov;
+	uint64_t gov_cal_hits; /* foreign hits of the governor's calibration */
 	struct sampler *sampler; /* NULL: sampling off */
 	struct py_session *py; /* NULL: no Python primitives */
 	struct sample_kernel *sk;
@@ -447,6 +448,50 @@ static void update_self(struct session *ss, struct assembler *a, struct tt_sink 
 	self_share.s = s;
 	pthread_mutex_unlock(&self_share.lock);
 	*last_records = as.records;
+}
+
+static void read_follow_stats(struct session *s, struct tt_follow_stats *fs);
+
+/* Measures the probe costs by class here and now (unless --probe-cost set them);
+ * the calibration's own hits are not the targets' and are not counted as foreign. */
+static void gov_calibrate(struct session *s, struct governor_opts *go)
+{
+	struct tt_follow_stats before, after;
+	struct gov_costs c = go->costs;
+	int err = -EOPNOTSUPP;
+
+	read_follow_stats(s, &before);
+	if (s->multi)
+		err = governor__calibrate(go->entry_prog_fd, go->exit_prog_fd, &c);
+	read_follow_stats(s, &after);
+	s->gov_cal_hits = after.foreign_hits - before.foreign_hits;
+	if (err) {
+		fprintf(stderr, "ttatrace: governor: could not measure the probe costs here (%s): "
+				"the defaults measured on a Firecracker VM apply (--probe-cost to set "
+				"them)\n",
+			strerror(-err));
+		return;
+	}
+	go->costs = c;
+	fprintf(stderr, "ttatrace: governor: one traced call costs %.1f us (nop5), %.1f us "
+			"(emulated), %.1f us (stepped) here (measured; --probe-cost to set)\n",
+		c.ns[GOV_COST_NOP5] / 1000, c.ns[GOV_COST_EMULATED] / 1000,
+		c.ns[GOV_COST_STEPPED] / 1000);
+}
+
+/* The governor's tick, with the processes traced now (their CPU time is the budget). */
+static void gov_tick(struct session *s, uint64_t now)
+{
+	pid_t *pids = calloc(s->n_targets ? s->n_targets : 1, sizeof(*pids));
+	size_t i, n = 0;
+
+	if (!pids)
+		return;
+	for (i = 0; i < s->n_targets; i++)
+		if (s->targets[i]->alive)
+			pids[n++] = s->targets[i]->pid;
+	governor__tick(s->gov, s->pt, pids, n, now, stderr);
+	free(pids);
 }
 
 static int on_record(void *ctx, void *data, size_t size)
@@ -1247,6 +1292,8 @@ static void read_follow_stats(struct session *s, struct tt_follow_stats *fs)
 			}
 		free(v);
 	}
+	/* the governor's calibration calls (ttatrace's own, not a target's) */
+	fs->foreign_hits -= fs->foreign_hits >= s->gov_cal_hits ? s->gov_cal_hits : fs->foreign_hits;
 }
 
 static void fill_procs(struct session *ss, struct self_stats *s)
@@ -1920,12 +1967,14 @@ int session__start(struct session *s)
 			.verbose = o->verbose,
 		};
 
+		if (o->max_overhead > 0 && !o->probe_costs_set)
+			gov_calibrate(s, &go);
 		s->gov = governor__new(&go);
 		if (!s->gov) {
 			tt_die_msg("starting the probe governor: %s", strerror(errno));
 			return EXIT_RUNTIME;
 		}
-		governor__tick(s->gov, s->pt, now_mono_ns(), stderr);
+		gov_tick(s, now_mono_ns());
 	}
 	for (i = 0, n_alive = 0; i < s->n_targets; i++)
 		n_alive += s->targets[i]->alive;
@@ -2125,7 +2174,7 @@ int session__run(struct session *s)
 			update_self(s, s->asmb, s->otlp_sink, NULL, now, &self_records);
 		}
 		if (s->gov)
-			governor__tick(s->gov, s->pt, now, stderr); /* acts every 0.5 s at most */
+			gov_tick(s, now); /* acts every 0.5 s at most */
 		if (s->sk || now - t_last_drops >= 1000000000ULL) {
 			if (!s->sk)
 				read_kstats(s->skel, &ks);

@@ -19,7 +19,7 @@
 
 static void test_plan_costliest_first_until_under_budget(void **state)
 {
-	/* 1 s of CPU; probes cost 400, 300, 200, 50, 10 ms: 96% in all */
+	/* 1 s of the process's own CPU time; probes cost 400, 300, 200, 50, 10 ms */
 	struct gov_item it[] = { { 7, 50 * MS }, { 3, 300 * MS }, { 9, 10 * MS },
 				 { 1, 400 * MS }, { 4, 200 * MS } };
 	size_t m;
@@ -82,6 +82,17 @@ static void test_plan_edges(void **state)
 	assert_int_equal(it[1].id, 2);
 	assert_int_equal(it[2].id, 5);
 	assert_int_equal(it[3].id, 8);
+}
+
+static void test_own_cpu_time(void **state)
+{
+	(void)state;
+	/* 1 s of CPU of which the probes cost 0.9 s: 0.1 s of own work (10x slower) */
+	assert_true(governor__own_ns(1000 * MS, 900 * MS) > 99.9 * MS);
+	assert_true(governor__own_ns(1000 * MS, 900 * MS) < 100.1 * MS);
+	/* an estimate above the CPU measured: the floor */
+	assert_true(governor__own_ns(1000 * MS, 5000 * MS) == GOV_MIN_OWN * 1000 * MS);
+	assert_true(governor__own_ns(1000 * MS, 0) == 1000 * MS);
 }
 
 static void test_decide_by_rate(void **state)
@@ -149,6 +160,7 @@ int main(void)
 		cmocka_unit_test(test_plan_costliest_first_until_under_budget),
 		cmocka_unit_test(test_plan_per_probe_budget),
 		cmocka_unit_test(test_plan_edges),
+		cmocka_unit_test(test_own_cpu_time),
 		cmocka_unit_test(test_decide_by_rate),
 		cmocka_unit_test(test_cost_classes),
 		cmocka_unit_test(test_parse_costs),
