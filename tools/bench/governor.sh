@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `make bench`, the governor on a broad glob (issue 13 item 8): the speed of a
+# workload untraced, traced without the governor and traced with --max-overhead,
+# side by side in one run.
+#  1. CPython 3.12 (pyenv) with every libpython Py* function probed (~966): a plain
+#     Python loop in chunks (tools/bench/py_loop.py), each chunk timed inside.
+#  2. tests/fixtures/gov_broad: 28 hot cheap functions of known instruction classes
+#     and rare primitives under gb_*, wall time of the whole run after the gate.
+# Both attach with -p to a process held at a gate, so attach time is not counted.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+TT=$BUILD/ttatrace
+BUDGET=${BUDGET:-5%}
+[ "$(id -u)" -eq 0 ] || { echo "bench: needs root (sudo make bench)" >&2; exit 1; }
+T=$(mktemp -d)
+trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null || true' EXIT
+
+wait_grep() {
+	local i
+	for ((i = 0; i < 6000; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "bench: timed out waiting for '$2' in $1:" >&2
+	cat "$1" >&2
+	exit 1
+}
+
+# traced NAME TTATRACE_ARGS... -- : runs "$CMD" held at a gate, attaches ttatrace with
+# the arguments, opens the gate, waits for both; stdout in $T/NAME.out, ttatrace's
+# stderr in $T/NAME.err, wall ns from the gate to the target's exit in $T/NAME.wall
+run_mode() {
+	local name=$1 t0 t1 tpid pid
+	shift
+	rm -f "$T/gate"
+	BENCH_GATE="$T/gate" "${CMD[@]}" >"$T/$name.out" 2>"$T/$name.target" &
+	pid=$!
+	if [ $# -gt 0 ]; then
+		"$TT" -p $pid "$@" --format none 2>"$T/$name.err" &
+		tpid=$!
+		wait_grep "$T/$name.err" "probes attached"
+	fi
+	t0=$(date +%s%N)
+	touch "$T/gate"
+	wait $pid
+	t1=$(date +%s%N)
+	[ $# -gt 0 ] && wait $tpid
+	echo $((t1 - t0)) >"$T/$name.wall"
+}
+
+echo "governor on a broad glob (--max-overhead $BUDGET), kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 1. CPython: Py* ---------------------------------------------------------------------
+PY=$(ls -d /root/.pyenv/versions/3.12.*/bin/python3.12 2>/dev/null | head -1 || true)
+if [ -n "$PY" ]; then
+	export CHUNKS=${CHUNKS:-10} ITERS=${ITERS:-20000}
+	CMD=("$PY" tools/bench/py_loop.py)
+	# the gate file: py_loop.py polls BENCH_GATE
+	run_mode py_none
+	run_mode py_all --probe 'libpython3.12:Py*'
+	run_mode py_gov --probe 'libpython3.12:Py*' --max-overhead "$BUDGET"
+	nprobes=$(grep -o '^ttatrace: [0-9]* probes attached' "$T/py_all.err" | grep -o '[0-9]*' | head -1)
+	ndet=$(grep -o '[0-9]* detached ([0-9]* by rate, [0-9]* by cost)' "$T/py_gov.err" | grep -o '^[0-9]*' || echo 0)
+	echo "CPython $("$PY" -c 'import platform; print(platform.python_version())'), probe 'libpython3.12:Py*' ($nprobes functions), $CHUNKS chunks of $ITERS loop iterations:"
+	printf "  %-34s %12s %12s %12s %10s\n" "" "first chunk" "last chunk" "all chunks" "speed"
+	for m in py_none py_all py_gov; do
+		case $m in
+		py_none) l="untraced" ;;
+		py_all) l="traced, no governor" ;;
+		py_gov) l="traced, --max-overhead $BUDGET" ;;
+		esac
+		awk -v l="$l" -v base="$(awk '{s += $1} END {print s}' "$T/py_none.out")" '
+			{a[NR] = $1; s += $1}
+			END {printf "  %-34s %9.1f ms %9.1f ms %9.1f ms %9.3fx\n", l, a[1] / 1e6, a[NR] / 1e6, s / 1e6, base / s}' \
+			"$T/$m.out"
+	done
+	awk -v b="$(head -1 "$T/py_none.out")" -v g="$(tail -1 "$T/py_gov.out")" -v a="$(tail -1 "$T/py_all.out")" \
+		'BEGIN {printf "  last chunk speed: %.3fx without the governor, %.3fx with it\n", b / a, b / g}'
+	echo "  governor: $ndet of $nprobes probes detached; $(grep -o 'one traced call costs.*here' "$T/py_gov.err" || echo 'no calibration')"
+	grep -m1 -o 'the probes cost the traced processes ~[0-9.]*% over their own CPU time' "$T/py_gov.err" |
+		sed 's/^/  first decision: /' || true
+else
+	echo "CPython 3.12 not found under /root/.pyenv/versions: Py* case skipped"
+fi
+
+# --- 2. gov_broad ------------------------------------------------------------------------
+N=${GB_ITERATIONS:-30}
+CMD=("$BUILD/fixtures/gov_broad" "$N" "")
+# gov_broad takes the gate file as its second argument
+gb_mode() {
+	CMD=("$BUILD/fixtures/gov_broad" "$N" "$T/gate")
+	run_mode "$@"
+}
+gb_mode gb_none
+gb_mode gb_all --probe 'gb_*'
+gb_mode gb_gov --probe 'gb_*' --max-overhead "$BUDGET"
+cmp -s "$T/gb_none.out" "$T/gb_all.out" && cmp -s "$T/gb_none.out" "$T/gb_gov.out" ||
+	{ echo "bench: gov_broad's output changed under tracing" >&2; exit 1; }
+echo "gov_broad x $N workflows, probe 'gb_*' (31 functions, 28 of them hot), wall from the gate:"
+for m in gb_none gb_all gb_gov; do
+	case $m in
+	gb_none) l="untraced" ;;
+	gb_all) l="traced, no governor" ;;
+	gb_gov) l="traced, --max-overhead $BUDGET" ;;
+	esac
+	awk -v l="$l" -v w="$(cat "$T/$m.wall")" -v b="$(cat "$T/gb_none.wall")" \
+		'BEGIN {printf "  %-34s %9.1f ms %9.3fx\n", l, w / 1e6, b / w}'
+done
+echo "  governor: $(grep -o '[0-9]* detached ([0-9]* by rate, [0-9]* by cost)' "$T/gb_gov.err" || echo 'nothing detached')"
