@@ -246,6 +246,7 @@ $(BUILD)/collector-bench: $(PROTO_OBJS)
 bench: all $(BUILD)/bench-target $(BUILD)/bench-floor $(BUILD)/collector-bench
 	$(Q)bash tools/bench/run.sh
 	$(Q)bash tools/bench/python.sh
+	$(Q)bash tools/bench/governor.sh
 
 # OCI image FROM scratch (podman/buildah, no registry): deploy/README.md
 image: all

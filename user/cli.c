@@ -35,6 +35,7 @@ static const char doc[] =
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --otlp http://127.0.0.1:4318 --format none\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --metrics-addr :9464 --format none\n"
 	"  sudo ttatrace -p 1234 --probe 'tta_*' --duration 30 --svg workflow.svg\n"
+	"  sudo ttatrace -p 1234 --probe 'libpython3.12:Py*' --max-overhead 5% --format none\n"
 	"  ttatrace flamegraph out.folded > out.svg\n"
 	"\n"
 	"Commands (the first word; none means trace):\n"

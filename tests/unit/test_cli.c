@@ -245,6 +245,37 @@ static void test_cli_all_options(void **state)
 	assert_true(o.duration_s == 0.0);
 }
 
+static void expect_usage_error(char **argv, const char *needle);
+
+static void test_cli_governor(void **state)
+{
+	char *argv[] = { "ttatrace", "-p", "1", "--probe", "Py*", "--max-overhead", "5%",
+			 "--max-overhead-per-probe", "2", "--probe-cost", "nop5=300,stepped=2us", NULL };
+	char *bad1[] = { "ttatrace", "-p", "1", "--probe", "x", "--max-overhead", "0", NULL };
+	char *bad2[] = { "ttatrace", "-p", "1", "--probe", "x", "--max-overhead", "150%", NULL };
+	char *bad3[] = { "ttatrace", "-p", "1", "--probe", "x", "--max-overhead", "5%%", NULL };
+	char *bad4[] = { "ttatrace", "-p", "1", "--probe", "x", "--max-overhead-per-probe", "1", NULL };
+	char *bad5[] = { "ttatrace", "-p", "1", "--probe", "x", "--max-overhead", "2",
+			 "--max-overhead-per-probe", "3", NULL };
+	char *bad6[] = { "ttatrace", "-p", "1", "--probe", "x", "--probe-cost", "fast=1", NULL };
+	struct tt_opts o;
+
+	(void)state;
+	assert_int_equal(cli__parse(11, argv, &o), 0);
+	assert_true(fabs(o.max_overhead - 0.05) < 1e-12);
+	assert_true(fabs(o.max_overhead_probe - 0.02) < 1e-12);
+	assert_true(o.probe_costs_set);
+	assert_true(o.probe_costs.ns[GOV_COST_NOP5] == 300);
+	assert_true(o.probe_costs.ns[GOV_COST_STEPPED] == 2000);
+	assert_true(o.probe_costs.ns[GOV_COST_EMULATED] == DEFAULT_COST_EMULATED_NS);
+	expect_usage_error(bad1, "--max-overhead");
+	expect_usage_error(bad2, "--max-overhead");
+	expect_usage_error(bad3, "--max-overhead");
+	expect_usage_error(bad4, "needs --max-overhead");
+	expect_usage_error(bad5, "cannot be above");
+	expect_usage_error(bad6, "--probe-cost");
+}
+
 static void test_cli_formats(void **state)
 {
 	static const struct {
@@ -444,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_cli_nan_durations),
 		cmocka_unit_test(test_cli_child_accepts_good),
 		cmocka_unit_test(test_cli_help),
+		cmocka_unit_test(test_cli_governor),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
