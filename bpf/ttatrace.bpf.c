@@ -1133,6 +1133,11 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	if (match < 0) {
 		if (sp == stk->last_exit_sp && probe_id == stk->last_exit_probe)
 			return 0; /* the same return seen twice (two links) */
+		/* a probe the governor is detaching: its entry link went first (the
+		 * cookie read only here, on this rare path) */
+		if (governor_on &&
+		    gov_muted(TT_EXIT_BY_SP ? (__u32)bpf_get_attach_cookie(ctx) : probe_id))
+			return 0;
 		/* an exit of an entry we refused for depth, or one we never saw */
 		if (stk->overflow)
 			stk->overflow--;
