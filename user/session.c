@@ -2164,6 +2164,8 @@ int session__run(struct session *s)
 			agent_reload(s);
 		}
 		now = now_mono_ns();
+		if (s->gov)
+			gov_tick(s, now); /* acts every 0.5 s at most; /metrics shows it below */
 		if (s->sk) {
 			struct sampling_totals stt;
 
@@ -2173,8 +2175,6 @@ int session__run(struct session *s)
 		} else {
 			update_self(s, s->asmb, s->otlp_sink, NULL, now, &self_records);
 		}
-		if (s->gov)
-			gov_tick(s, now); /* acts every 0.5 s at most */
 		if (s->sk || now - t_last_drops >= 1000000000ULL) {
 			if (!s->sk)
 				read_kstats(s->skel, &ks);
