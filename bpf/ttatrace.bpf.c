@@ -72,11 +72,7 @@ struct tt_stack {
 	__u32 inh_depth;
 	__u32 inh_samp; /* sampling word of the trace the thread continues */
 	__u32 samp; /* sampling word of the open frames' trace */
-	/* the last exit that closed a frame: while the governor re-attaches a file's
-	 * probes, old and new links both run at a return, and the second exit is that
-	 * same return again, not an exit without entry */
-	__u32 last_exit_probe;
-	__u64 last_exit_sp;
+	__u32 _pad;
 	struct tt_frame frames[TT_MAX_DEPTH];
 	__u64 max_entry_sp; /* the outermost entry this thread made (edges.bpf.h) */
 };
@@ -1131,8 +1127,6 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 		}
 	}
 	if (match < 0) {
-		if (sp == stk->last_exit_sp && probe_id == stk->last_exit_probe)
-			return 0; /* the same return seen twice (two links) */
 		/* a probe the governor is detaching: its entry link went first (the
 		 * cookie read only here, on this rare path) */
 		if (governor_on &&
@@ -1153,8 +1147,6 @@ static __always_inline int on_exit(struct pt_regs *ctx, long ret)
 	if (st)
 		st->frames_open -= d - match;
 	stk->depth = match;
-	stk->last_exit_sp = sp;
-	stk->last_exit_probe = probe_id;
 	probe_id = f->probe_id;
 	cookie = probe_id | (__u64)f->cflags << 32;
 

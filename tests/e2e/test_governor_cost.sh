@@ -83,10 +83,6 @@ m = re.search(r"governor: 0 probes muted \(spans stopped: \d+\), (\d+) detached 
 check(m and int(m.group(1)) == len(names) == int(m.group(2)), "summary count")
 check(re.search(r"^  gov_broad:gb_cls_stepped +\d+ calls +~ *[0-9.]+ s  detached$", err, re.M), "summary's costliest list")
 check("(0 incomplete)" in err, "incomplete traces in the summary")
-# the re-attach of the other probes overlaps the old links: each return is seen twice
-# for a moment, and the detached probes' exits outlive their entries; neither is an
-# exit without entry
-check("exits without entry 0," in err, "the detach counted exits without entry")
 # /metrics
 def metric(name, labels=""):
     m = re.search(r"^" + re.escape(name) + (r"\{[^}]*" + re.escape(labels) + r"[^}]*\}" if labels else r"(\{[^}]*\})?") + r" ([0-9.e+-]+)$", prom, re.M)
