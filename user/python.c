@@ -649,7 +649,8 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 	} else {
 		fprintf(stderr, "ttatrace: warning: pid %d: no _asyncio module mapped or found (in "
 				"lib-dynload beside %s, /usr/lib or /usr/local/lib python3.%d): asyncio "
-				"tasks start their own traces\n", pid, in.path, in.minor);
+				"tasks start their own traces\n", pid,
+			ns_path(in.path, root) ? ns_path(in.path, root) : in.path, in.minor);
 	}
 	s->n_procs++;
 	s->skel->bss->py_active = 1; /* native roots look for a running primitive */
