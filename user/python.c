@@ -616,7 +616,8 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 			goto out;
 		}
 		if (s->verbose > 1)
-			fprintf(stderr, "ttatrace: python: %s:%s at file offset %#" PRIx64 "\n", in.path,
+			fprintf(stderr, "ttatrace: python: %s:%s at file offset %#" PRIx64 "\n",
+				ns_path(in.path, root) ? ns_path(in.path, root) : in.path,
 				fn[i], off);
 		n++;
 	}
