@@ -79,6 +79,27 @@ struct {
 	__type(value, __u64);
 } py_tstate SEC(".maps");
 
+/* A counting filter over (process, frame address) in front of py_open and py_links,
+ * so a frame-chain walk skips both hash lookups on the frames no span or link can be
+ * on: mostly an array slot the verifier inlines, against two hash lookups a frame.
+ * A count is never below the entries of its slot (raised before an insert, lowered
+ * after a delete): a zero is exact, anything else means "look". Task links the LRU
+ * evicts are never counted down, so their slots only stay "look". Every insert into
+ * py_open or py_links and every delete from them goes through py_mark_add. */
+struct tt_py_mark {
+	__u32 open;
+	__u32 links;
+};
+
+#define PY_MARKS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PY_MARKS);
+	__type(key, __u32);
+	__type(value, struct tt_py_mark);
+} py_marks SEC(".maps");
+
 /* next free Python probe id */
 __u64 py_next_id = 0;
 
@@ -86,6 +107,7 @@ __u64 py_next_id = 0;
 #define PY_EV_RETURN 2
 #define PY_EV_UNWIND 12
 #define PY_MAX_WALK 24
+#define PY_FRAME_WORDS 10 /* the head of an _PyInterpreterFrame read at once */
 
 static __always_inline __u64 py_read_ptr(__u64 addr)
 {
@@ -93,6 +115,40 @@ static __always_inline __u64 py_read_ptr(__u64 addr)
 
 	bpf_probe_read_user(&v, sizeof(v), (void *)addr);
 	return v;
+}
+
+static __always_inline struct tt_py_mark *py_mark(__u32 tgid, __u64 addr)
+{
+	__u32 slot = (__u32)(((addr ^ ((__u64)tgid << 44)) * 0x9e3779b97f4a7c15ULL) >> 52);
+
+	return bpf_map_lookup_elem(&py_marks, &slot); /* PY_MARKS = 1 << (64 - 52) */
+}
+
+/* n is +1 before an insert, -1 after a delete (or an insert that added nothing) */
+static __always_inline void py_mark_add(__u32 tgid, __u64 addr, int links, int n)
+{
+	struct tt_py_mark *m = py_mark(tgid, addr);
+
+	if (!m)
+		return;
+	if (links)
+		__sync_fetch_and_add(&m->links, n);
+	else
+		__sync_fetch_and_add(&m->open, n);
+}
+
+/* insert into py_open or py_links (map) at k, counted in py_marks */
+static __always_inline void py_marked_put(void *map, struct tt_py_key *k, void *v, int links)
+{
+	long err;
+
+	py_mark_add(k->tgid, k->addr, links, 1);
+	err = bpf_map_update_elem(map, k, v, BPF_NOEXIST);
+	if (!err)
+		return;
+	if (err == -17 /* EEXIST: replaced, already counted */)
+		bpf_map_update_elem(map, k, v, BPF_ANY);
+	py_mark_add(k->tgid, k->addr, links, -1);
 }
 
 /* Which of ttatrace's tools armed PY_START on this code object: the first byte of
@@ -148,17 +204,19 @@ static __always_inline __u32 py_probe_id(__u32 tgid, __u64 code, __u64 cls, stru
 /* The innermost open span on the frame chain above `frame` (frame itself included),
  * or the span that created the task a frame on the chain is the coroutine of. */
 static __always_inline int py_find_parent(const struct tt_py_offs *o, __u32 tgid, __u64 frame,
-					  struct tt_py_link *out, int self_open)
+					  struct tt_py_link *out, int self_open, int have_prev,
+					  __u64 prev)
 {
 	struct tt_py_key k = { .tgid = tgid };
 	int i;
 
 	for (i = 0; i < PY_MAX_WALK && frame; i++) {
+		struct tt_py_mark *m = py_mark(tgid, frame);
 		struct tt_py_span *s;
 		struct tt_py_link *l;
 
 		k.addr = frame;
-		if (i > 0 || self_open) {
+		if ((i > 0 || self_open) && (!m || m->open)) {
 			s = bpf_map_lookup_elem(&py_open, &k);
 			if (s) {
 				out->span_id = s->span_id;
@@ -169,7 +227,7 @@ static __always_inline int py_find_parent(const struct tt_py_offs *o, __u32 tgid
 				return 1;
 			}
 		}
-		l = bpf_map_lookup_elem(&py_links, &k);
+		l = !m || m->links ? bpf_map_lookup_elem(&py_links, &k) : NULL;
 		if (l) {
 			struct tt_py_key pk = { .tgid = tgid, .addr = l->parent_frame };
 			struct tt_py_span *ps = bpf_map_lookup_elem(&py_open, &pk);
@@ -180,9 +238,10 @@ static __always_inline int py_find_parent(const struct tt_py_offs *o, __u32 tgid
 				return 1;
 			}
 			/* a coroutine freed since: its address went to another one */
-			bpf_map_delete_elem(&py_links, &k);
+			if (!bpf_map_delete_elem(&py_links, &k))
+				py_mark_add(tgid, frame, 1, -1);
 		}
-		frame = py_read_ptr(frame + o->frame_prev);
+		frame = i == 0 && have_prev ? prev : py_read_ptr(frame + o->frame_prev);
 	}
 	return 0;
 }
@@ -198,21 +257,34 @@ static __always_inline __u32 py_sample_decide(struct tt_kstats *st, __u32 probe_
 static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs *o, __u32 tgid,
 				    __u64 frame, struct tt_kstats *st)
 {
-	__u64 code = py_read_ptr(frame + o->frame_code), cls = 0, tstate;
+	__u64 code, cls = 0, tstate, prev = 0, self = 0, fr[16] = {};
 	struct tt_py_key k = { .tgid = tgid, .addr = frame };
 	struct tt_py_link par = {};
 	struct tt_py_span s = {};
 	struct tt_hist *h;
-	__u32 armed = py_armed(o, code), tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 armed, tid = (__u32)bpf_get_current_pid_tgid();
+	/* the frame's code, previous frame and first local (self) in one read */
+	int head = o->frame_code / 8 < PY_FRAME_WORDS && o->frame_prev / 8 < PY_FRAME_WORDS &&
+		   o->frame_locals / 8 < PY_FRAME_WORDS && !((o->frame_code | o->frame_prev |
+							   o->frame_locals) & 7) &&
+		   !bpf_probe_read_user(fr, PY_FRAME_WORDS * 8, (void *)frame);
 
+	if (head) {
+		code = fr[(o->frame_code / 8) & 15];
+		prev = fr[(o->frame_prev / 8) & 15];
+		self = fr[(o->frame_locals / 8) & 15];
+	} else {
+		code = py_read_ptr(frame + o->frame_code);
+	}
+	armed = py_armed(o, code);
 	if (!armed) {
 		if (st)
 			st->py_foreign++;
 		return 0;
 	}
 	if (armed & (1u << TT_PY_TOOL_METHOD)) {
-		__u64 self = py_read_ptr(frame + o->frame_locals);
-
+		if (!head)
+			self = py_read_ptr(frame + o->frame_locals);
 		cls = self ? py_read_ptr(self + 8 /* ob_type */) : 0;
 	}
 	s.probe_id = py_probe_id(tgid, code, cls, st);
@@ -225,7 +297,7 @@ static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs
 		bpf_map_update_elem(&py_tstate, &tid, &tstate, BPF_ANY);
 	s.span_id = new_span_id();
 	s.code = code;
-	if (py_find_parent(o, tgid, frame, &par, 0)) {
+	if (py_find_parent(o, tgid, frame, &par, 0, head, prev)) {
 		s.parent_span_id = par.span_id;
 		s.trace_key = par.trace_key;
 		s.depth = par.depth + 1;
@@ -239,7 +311,7 @@ static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs
 	if (h)
 		h->inflight++;
 	s.start_ns = bpf_ktime_get_ns();
-	bpf_map_update_elem(&py_open, &k, &s, BPF_ANY);
+	py_marked_put(&py_open, &k, &s, 0);
 	return 0;
 }
 
@@ -346,7 +418,8 @@ static __always_inline int py_end(struct pt_regs *ctx, const struct tt_py_offs *
 		return 0;
 	}
 	v = *s;
-	bpf_map_delete_elem(&py_open, &k);
+	if (!bpf_map_delete_elem(&py_open, &k))
+		py_mark_add(tgid, frame, 0, -1);
 	if (st)
 		st->py_ends++;
 	if (event == PY_EV_UNWIND)
@@ -460,19 +533,26 @@ int tt_py_task(struct pt_regs *ctx)
 	tstate = bpf_map_lookup_elem(&py_tstate, &tid);
 	if (!tstate)
 		return 0; /* no primitive ever ran on this thread: nothing to link to */
-	n = py_read_ptr(args + 16 /* ob_size */);
-	if (n < 1)
-		return 0;
-	coro = py_read_ptr(args + o->tuple_item);
-	if (!coro)
+	if (o->tuple_item == 24) {
+		/* ob_size and ob_item[0] in one read */
+		__u64 t[2] = {};
+
+		bpf_probe_read_user(t, sizeof(t), (void *)(args + 16));
+		n = t[0];
+		coro = t[1];
+	} else {
+		n = py_read_ptr(args + 16 /* ob_size */);
+		coro = n >= 1 ? py_read_ptr(args + o->tuple_item) : 0;
+	}
+	if (n < 1 || !coro)
 		return 0;
 	cur = py_read_ptr(*tstate + o->tstate_frame);
 	if (o->cframe_frame >= 0)
 		cur = cur ? py_read_ptr(cur + o->cframe_frame) : 0;
-	if (!cur || !py_find_parent(o, tgid, cur, &par, 1))
+	if (!cur || !py_find_parent(o, tgid, cur, &par, 1, 0, 0))
 		return 0;
 	k.addr = coro + o->gen_iframe;
-	bpf_map_update_elem(&py_links, &k, &par, BPF_ANY);
+	py_marked_put(&py_links, &k, &par, 1);
 	st = stats();
 	if (st)
 		st->py_task_links++;
@@ -499,7 +579,7 @@ __noinline int tt_py_native_parent(struct tt_stack *stk)
 	cur = py_read_ptr(*tstate + o->tstate_frame);
 	if (o->cframe_frame >= 0)
 		cur = cur ? py_read_ptr(cur + o->cframe_frame) : 0;
-	if (!cur || !py_find_parent(o, tgid, cur, &par, 1))
+	if (!cur || !py_find_parent(o, tgid, cur, &par, 1, 0, 0))
 		return 0;
 	stk->trace_key = par.trace_key;
 	stk->base_parent = par.span_id;
