@@ -1,6 +1,7 @@
-"""`make bench` Python workload: TTA-like async workflows (12 primitives each:
-sequential, a gather of three steps, a retry around asyncio.sleep(0), a fallback, a
-router, a cache, plain steps), each step making HELPERS plain helper calls. Waits for
+"""`make bench` Python workload: TTA-like async workflows of 15 primitive spans each
+(a sequential of six steps: a compute step, a gather of three, a retry whose step
+fails once around asyncio.sleep(0), a fallback, a router, a cache), the 7 compute
+steps each making HELPERS plain helper calls (the others make none). Waits for
 the file in BENCH_GATE (if set), runs WORKFLOWS workflows, prints the wall time of
 the run after the gate in ns. BENCH_ALL_CALLS=1 arms PY_START|PY_RETURN globally (for
 every Python call) with tool id 2: the alternative of a probe on every call."""
