@@ -64,12 +64,45 @@ struct {
 	__type(value, struct tt_py_link);
 } py_links SEC(".maps");
 
+/* (process, code object, class) -> probe id: a cache of the hash below */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, TT_PY_MAX_PROBES * 4);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
 	__type(key, struct tt_py_id_key);
 	__type(value, __u32);
 } py_ids SEC(".maps");
+
+/* a primitive's identity hash -> its probe id, shared by every process */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TT_PY_MAX_PROBES);
+	__type(key, __u64);
+	__type(value, __u32);
+} py_names SEC(".maps");
+
+/* the strings a primitive's identity is hashed from */
+struct tt_py_ident {
+	char cls[64];
+	char qual[64];
+	char file[128];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tt_py_ident);
+} py_ident SEC(".maps");
+
+/* ttatrace agent: interpreters (the executable's file) whose processes are Python
+ * processes from their exec: their layout goes to py_procs there, so the shared
+ * links see a new process's first primitive */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 256);
+	__type(key, struct tt_file_key);
+	__type(value, struct tt_py_offs);
+} py_exes SEC(".maps");
 
 /* the thread state of each thread that ran a primitive (the task hook needs it) */
 struct {
@@ -164,27 +197,96 @@ static __always_inline __u32 py_armed(const struct tt_py_offs *o, __u64 code)
 	return tools & ((1u << TT_PY_TOOL_METHOD) | (1u << TT_PY_TOOL_FUNC));
 }
 
-static __always_inline __u32 py_probe_id(__u32 tgid, __u64 code, __u64 cls, struct tt_kstats *st)
+/* A compact str's bytes into buf (its last len bytes when longer): NUL-ended in
+ * CPython's compact layout, so bpf_probe_read_user_str stops at its end. */
+static __always_inline void py_read_str(const struct tt_py_offs *o, __u64 str, char *buf, __u32 len)
+{
+	__u32 state = 0;
+	__s64 n = 0;
+	__u64 data;
+
+	if (!str)
+		return;
+	bpf_probe_read_user(&state, sizeof(state), (void *)(str + o->str_state));
+	bpf_probe_read_user(&n, sizeof(n), (void *)(str + 16 /* ob_size: length */));
+	data = str + (state & (1u << 6) ? o->str_ascii_data : o->str_compact_data);
+	if (n > (__s64)len - 1 && n < (1 << 20))
+		data += n - (len - 1);
+	bpf_probe_read_user_str(buf, len, (void *)data);
+}
+
+/* FNV-1a over a zero-padded buffer, a word at a time */
+static __always_inline __u64 py_hash_words(__u64 h, const __u64 *w, int n)
+{
+	for (int i = 0; i < n; i++) {
+		h ^= w[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+/* The identity of (code, class) in any process: class name, qualified name, file
+ * and first line. 0 when it cannot be read. */
+static __always_inline __u64 py_ident_hash(const struct tt_py_offs *o, __u64 code, __u64 cls)
+{
+	__u32 zero = 0;
+	struct tt_py_ident *id = bpf_map_lookup_elem(&py_ident, &zero);
+	__u64 h = 0xcbf29ce484222325ULL, name;
+	int line = 0;
+
+	if (!id)
+		return 0;
+	__builtin_memset(id, 0, sizeof(*id));
+	if (cls) {
+		name = py_read_ptr(cls + o->type_name);
+		if (name)
+			bpf_probe_read_user_str(id->cls, sizeof(id->cls), (void *)name);
+	}
+	py_read_str(o, py_read_ptr(code + o->code_qualname), id->qual, sizeof(id->qual));
+	py_read_str(o, py_read_ptr(code + o->code_filename), id->file, sizeof(id->file));
+	bpf_probe_read_user(&line, sizeof(line), (void *)(code + o->code_firstlineno));
+	h = py_hash_words(h, (const __u64 *)id, sizeof(*id) / 8);
+	h ^= (__u64)(__u32)line;
+	h *= 0x100000001b3ULL;
+	return h ? h : 1;
+}
+
+static __always_inline __u32 py_probe_id(const struct tt_py_offs *o, __u32 tgid, __u64 code,
+					 __u64 cls, struct tt_kstats *st)
 {
 	struct tt_py_id_key k = { .tgid = tgid, .code = code, .cls = cls };
 	struct tt_py_probe_rec *r;
 	__u32 *v = bpf_map_lookup_elem(&py_ids, &k), id;
+	__u64 h;
 
 	if (v)
 		return *v;
+	h = py_ident_hash(o, code, cls);
+	v = bpf_map_lookup_elem(&py_names, &h);
+	if (v) {
+		/* another process (a forked worker, a replica) named it already */
+		id = *v;
+		bpf_map_update_elem(&py_ids, &k, &id, BPF_ANY);
+		return id;
+	}
 	id = (__u32)__sync_fetch_and_add(&py_next_id, 1);
 	if (id >= TT_PY_MAX_PROBES) {
 		if (st)
 			st->py_ids_full++;
 		return (__u32)-1;
 	}
-	if (bpf_map_update_elem(&py_ids, &k, &id, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(&py_names, &h, &id, BPF_NOEXIST)) {
 		/* another CPU named it first: use its id (this one stays unused) */
-		v = bpf_map_lookup_elem(&py_ids, &k);
-		return v ? *v : (__u32)-1;
+		v = bpf_map_lookup_elem(&py_names, &h);
+		if (!v)
+			return (__u32)-1;
+		id = *v;
+		bpf_map_update_elem(&py_ids, &k, &id, BPF_ANY);
+		return id;
 	}
+	bpf_map_update_elem(&py_ids, &k, &id, BPF_ANY);
 	/* userspace must know the id before any span of it: the record goes first, with
-	 * a wakeup (once per primitive and class) */
+	 * a wakeup (once per primitive) */
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (!r) {
 		if (st)
@@ -287,7 +389,7 @@ static __always_inline int py_start(struct pt_regs *ctx, const struct tt_py_offs
 			self = py_read_ptr(frame + o->frame_locals);
 		cls = self ? py_read_ptr(self + 8 /* ob_type */) : 0;
 	}
-	s.probe_id = py_probe_id(tgid, code, cls, st);
+	s.probe_id = py_probe_id(o, tgid, code, cls, st);
 	if (s.probe_id >= TT_PY_MAX_PROBES)
 		return 0;
 	if (st)
@@ -471,12 +573,23 @@ full:
 	return 0;
 }
 
+/* A hit of a process that is not a traced Python process: the agent's links are
+ * shared by every process running that interpreter file (counted, filtered). */
+static __always_inline struct tt_py_offs *py_proc_of(__u32 tgid)
+{
+	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_follow_stats *fs;
+
+	if (!o && (fs = follow_st()))
+		fs->foreign_hits++;
+	return o;
+}
+
 /* at _Py_call_instrumentation's first jcc: rdi tstate, esi event, rdx frame */
-SEC("uprobe")
-int tt_py_call(struct pt_regs *ctx)
+static __always_inline int py_call(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_py_offs *o = py_proc_of(tgid);
 	struct tt_kstats *st;
 
 	if (!o)
@@ -494,11 +607,10 @@ int tt_py_call(struct pt_regs *ctx)
 }
 
 /* at _Py_call_instrumentation_arg's first jcc: the same, and r8 the object */
-SEC("uprobe")
-int tt_py_call_arg(struct pt_regs *ctx)
+static __always_inline int py_call_arg(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_py_offs *o = py_proc_of(tgid);
 	struct tt_kstats *st;
 	__u32 ev;
 
@@ -518,11 +630,10 @@ int tt_py_call_arg(struct pt_regs *ctx)
 
 /* _asyncio_Task___init__(self, args, kwargs): the task's coroutine (args[0]) joins
  * the span open on the creating thread's frame chain. */
-SEC("uprobe")
-int tt_py_task(struct pt_regs *ctx)
+static __always_inline int py_task(struct pt_regs *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, tid = (__u32)bpf_get_current_pid_tgid();
-	struct tt_py_offs *o = bpf_map_lookup_elem(&py_procs, &tgid);
+	struct tt_py_offs *o = py_proc_of(tgid);
 	__u64 *tstate, args = PT_REGS_PARM2(ctx), coro, cur, n;
 	struct tt_py_link par = {};
 	struct tt_py_key k = { .tgid = tgid };
@@ -556,6 +667,96 @@ int tt_py_task(struct pt_regs *ctx)
 	st = stats();
 	if (st)
 		st->py_task_links++;
+	return 0;
+}
+
+/* Perf-event uprobes (any kernel with uprobes; -p and launch before Linux 6.6) */
+SEC("uprobe")
+int tt_py_call(struct pt_regs *ctx)
+{
+	return py_call(ctx);
+}
+
+SEC("uprobe")
+int tt_py_call_arg(struct pt_regs *ctx)
+{
+	return py_call_arg(ctx);
+}
+
+SEC("uprobe")
+int tt_py_task(struct pt_regs *ctx)
+{
+	return py_task(ctx);
+}
+
+/* The same on uprobe_multi links (Linux 6.6+): a link per file, with a pid filter
+ * (-p, launch) or shared by every process running the file (ttatrace agent); they
+ * need no CAP_SYS_ADMIN. Userspace sets the expected attach type before load. */
+SEC("uprobe")
+int tt_py_call_multi(struct pt_regs *ctx)
+{
+	return py_call(ctx);
+}
+
+SEC("uprobe")
+int tt_py_call_arg_multi(struct pt_regs *ctx)
+{
+	return py_call_arg(ctx);
+}
+
+SEC("uprobe")
+int tt_py_task_multi(struct pt_regs *ctx)
+{
+	return py_task(ctx);
+}
+
+/* A forked child of a Python process runs the same interpreter, and its primitives
+ * are the same code objects: it is a Python process before it runs. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tt_py_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	struct tt_py_offs *o;
+
+	if (ctgid == ptgid)
+		return 0;
+	o = bpf_map_lookup_elem(&py_procs, &ptgid);
+	if (o)
+		bpf_map_update_elem(&py_procs, &ctgid, o, BPF_ANY);
+	return 0;
+}
+
+/* exec: the process is no longer what it was; under the agent, a process of a known
+ * interpreter is a Python process from its first instruction */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(tt_py_exec, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct inode *ino;
+	struct tt_file_key fk = {};
+	struct tt_py_offs *o;
+
+	bpf_map_delete_elem(&py_procs, &tgid);
+	if (!agent_mode)
+		return 0;
+	ino = BPF_CORE_READ(p, mm, exe_file, f_inode);
+	if (!ino)
+		return 0;
+	fk.dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	fk.ino = BPF_CORE_READ(ino, i_ino);
+	o = bpf_map_lookup_elem(&py_exes, &fk);
+	if (o)
+		bpf_map_update_elem(&py_procs, &tgid, o, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(tt_py_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+
+	if (p->signal->live.counter == 0)
+		bpf_map_delete_elem(&py_procs, &tgid);
 	return 0;
 }
 

@@ -408,7 +408,9 @@ struct tt_follow_stats {
 
 /* Python primitives (CPython 3.12+ sys.monitoring; bpf/python.bpf.h, user/python.c).
  * Probe ids [0, TT_PY_MAX_PROBES) are Python's when a catalogue names Python
- * primitives: the kernel hands them out per (code object, runtime class) and
+ * primitives: the kernel hands them out per primitive (a hash of the runtime class's
+ * name, the code's qualified name, file and first line: the same id in every process
+ * running that code) and
  * announces each with a TT_REC_PY_PROBE record before the first span using it. */
 #define TT_PY_MAX_PROBES 256
 /* sys.monitoring tool ids of the bootstrap: methods (the span is named by the
@@ -427,7 +429,15 @@ struct tt_py_offs {
 	__u32 gen_iframe; /* PyGenObject.gi_iframe (coroutines too) */
 	__u32 type_name; /* PyTypeObject.tp_name */
 	__u32 tuple_item; /* PyTupleObject.ob_item */
-	__u32 _pad;
+	/* a primitive's identity, hashed by the kernel so that every process running the
+	 * same code shares one probe id (forked workers, restarts, replicas) */
+	__u32 code_qualname; /* PyCodeObject.co_qualname */
+	__u32 code_filename; /* .co_filename */
+	__u32 code_firstlineno; /* .co_firstlineno */
+	__u32 str_state; /* PyASCIIObject.state (bit 6: ascii) */
+	__u32 str_ascii_data; /* sizeof(PyASCIIObject): a compact ASCII string's bytes */
+	__u32 str_compact_data; /* sizeof(PyCompactUnicodeObject): other compact strings' */
+	__u32 _pad[2];
 };
 
 struct tt_py_probe_rec {

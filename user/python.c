@@ -12,19 +12,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "catalog.h"
 #include "elfsyms.h"
+#include "file_id.h"
 #include "insn.h"
 #include "probes.h"
 #include "python.h"
 #include "spans.h"
 #include "ttatrace.skel.h"
 #include "ttatrace.h"
+#include "uprobe_multi.h"
 
-#define PY_MAX_PROCS 64
 #define PY_REG_FIELDS 8
 
 /* One line of a process's registry: a code object (C) or a class (T). */
@@ -36,12 +38,23 @@ struct py_reg {
 
 struct py_proc {
 	pid_t pid;
+	pid_t parent; /* forked from this Python process (0: attached or exec'd) */
 	int minor;
+	bool gone; /* exited: kept until its last probe records are named */
 	char reg_path[PATH_MAX];
 	off_t reg_off;
+	int reg_fd; /* held open: a prepared service's bootstrap removes it at exit */
 	struct py_reg *regs;
 	size_t n_regs, cap_regs;
-	struct bpf_link *links[3];
+	struct bpf_link *links[3]; /* perf-event uprobes with a pid filter */
+	int lfd[3]; /* uprobe_multi links with a pid filter (-p, launch), or -1 */
+};
+
+/* An interpreter file (libpython, or a static python executable) and _asyncio
+ * module probed once for every process running them (ttatrace agent). */
+struct py_file {
+	uint64_t dev, ino;
+	int lfd[3];
 };
 
 struct py_session {
@@ -49,12 +62,16 @@ struct py_session {
 	struct ttatrace_bpf *skel;
 	struct probe_table *pt;
 	int verbose;
+	bool multi; /* the *_multi programs are loaded */
+	bool shared; /* ttatrace agent: links shared per file, no pid filter */
 	char rundir[256];
 	char spec_path[512];
-	struct py_proc procs[PY_MAX_PROCS];
-	size_t n_procs;
+	struct py_proc **procs;
+	size_t n_procs, cap_procs;
+	struct py_file *files;
+	size_t n_files;
 	bool new_probes;
-	uint64_t named;
+	uint64_t named, procs_attached, not_prepared, late, open_at_exit, unnamed;
 };
 
 /* Layouts, from the interpreters' own headers (offsetof), per minor version. */
@@ -64,10 +81,14 @@ static const struct py_layout {
 } layouts[] = {
 	{ 12, { .frame_code = 0, .frame_prev = 8, .frame_locals = 72, .code_mon = 168,
 		.tstate_frame = 56, .cframe_frame = 0, .gen_iframe = 72, .type_name = 24,
-		.tuple_item = 24 } },
+		.tuple_item = 24, .code_qualname = 128, .code_filename = 112,
+		.code_firstlineno = 68, .str_state = 32, .str_ascii_data = 40,
+		.str_compact_data = 56 } },
 	{ 13, { .frame_code = 0, .frame_prev = 8, .frame_locals = 72, .code_mon = 176,
 		.tstate_frame = 72, .cframe_frame = -1, .gen_iframe = 72, .type_name = 24,
-		.tuple_item = 24 } },
+		.tuple_item = 24, .code_qualname = 128, .code_filename = 112,
+		.code_firstlineno = 68, .str_state = 32, .str_ascii_data = 40,
+		.str_compact_data = 56 } },
 };
 
 bool catalog__has_python(const struct catalog *cat)
@@ -117,31 +138,88 @@ struct py_session *py_session__new(const struct catalog *cat, struct ttatrace_bp
 	return s;
 }
 
-static void proc_clear(struct py_proc *p)
+static void proc_free(struct py_proc *p)
 {
+	if (!p)
+		return;
 	for (size_t i = 0; i < p->n_regs; i++)
 		for (int j = 0; j < PY_REG_FIELDS; j++)
 			free(p->regs[i].f[j]);
 	free(p->regs);
-	for (int i = 0; i < 3; i++)
+	if (p->reg_fd > 0)
+		close(p->reg_fd);
+	for (int i = 0; i < 3; i++) {
 		bpf_link__destroy(p->links[i]);
-	memset(p, 0, sizeof(*p));
+		if (p->lfd[i] >= 0)
+			close(p->lfd[i]);
+	}
+	free(p);
+}
+
+static struct py_proc *proc_new(void)
+{
+	struct py_proc *p = calloc(1, sizeof(*p));
+
+	if (p)
+		for (int i = 0; i < 3; i++)
+			p->lfd[i] = -1;
+	return p;
+}
+
+static struct py_proc *proc_find(const struct py_session *s, pid_t pid)
+{
+	for (size_t i = s->n_procs; i-- > 0;)
+		if (s->procs[i]->pid == pid)
+			return s->procs[i];
+	return NULL;
+}
+
+static int proc_push(struct py_session *s, struct py_proc *p)
+{
+	if (s->n_procs == s->cap_procs) {
+		size_t nc = s->cap_procs ? 2 * s->cap_procs : 16;
+		struct py_proc **nv = realloc(s->procs, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		s->procs = nv;
+		s->cap_procs = nc;
+	}
+	s->procs[s->n_procs++] = p;
+	return 0;
 }
 
 void py_session__free(struct py_session *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n_procs; i++)
-		proc_clear(&s->procs[i]);
+	for (size_t i = 0; i < s->n_procs; i++) {
+		struct py_proc *p = s->procs[i];
+
+		if (s->spec_path[0] && p->reg_path[0] &&
+		    !strncmp(p->reg_path, s->rundir, strlen(s->rundir)))
+			unlink(p->reg_path);
+		proc_free(p);
+	}
+	free(s->procs);
+	for (size_t i = 0; i < s->n_files; i++)
+		for (int j = 0; j < 3; j++)
+			if (s->files[i].lfd[j] >= 0)
+				close(s->files[i].lfd[j]);
+	free(s->files);
 	if (s->spec_path[0]) {
 		unlink(s->spec_path);
-		for (size_t i = 0; i < s->n_procs; i++)
-			if (s->procs[i].reg_path[0] && !strncmp(s->procs[i].reg_path, s->rundir, strlen(s->rundir)))
-				unlink(s->procs[i].reg_path);
 		rmdir(s->rundir);
 	}
 	free(s);
+}
+
+void py_session__set_links(struct py_session *s, bool multi, bool shared)
+{
+	if (!s)
+		return;
+	s->multi = multi;
+	s->shared = shared && multi;
 }
 
 /* Where the bootstrap lives: $TTATRACE_PY_BOOT, next to the executable in a build
@@ -243,6 +321,7 @@ static int minor_from_name(const char *base)
 struct interp {
 	char path[PATH_MAX]; /* libpython, or the executable when linked statically */
 	uint64_t base; /* where its offset-0 mapping starts */
+	bool exe_only; /* no libpython mapped: the executable (static, or just exec'd) */
 	char asyncio[PATH_MAX]; /* _asyncio extension module, "" if not found */
 	int minor;
 };
@@ -294,6 +373,7 @@ static int find_interp(pid_t pid, struct interp *in)
 		in->minor = minor_from_name(strrchr(exe, '/') + 1);
 		if (in->minor < 0)
 			return -ENOENT;
+		in->exe_only = true;
 		snprintf(in->path, sizeof(in->path), "/proc/%d/exe", pid);
 	}
 	if (!in->asyncio[0]) {
@@ -482,18 +562,129 @@ static const char *ns_path(const char *path, const char *root)
 	return !strncmp(path, root, n) && path[n] == '/' ? path + n : NULL;
 }
 
-int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err, size_t errlen)
+/* The registry's path, in the process's own view of the filesystem (TTATRACE_PY_RUNDIR
+ * from its environment, else /tmp). Whether its environment names a bootstrap spec. */
+static bool reg_path_of(const struct py_session *s, struct py_proc *p, bool launched)
+{
+	char rundir[256] = "/tmp", buf[16384], envp[64];
+	bool spec = false;
+	size_t len;
+	FILE *f;
+
+	snprintf(envp, sizeof(envp), "/proc/%d/environ", p->pid);
+	f = fopen(envp, "re");
+	if (f) {
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		buf[len] = '\0';
+		fclose(f);
+		for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+			if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
+				snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
+			if (!strncmp(buf + i, "TTATRACE_PY_SPEC=", 17) && buf[i + 17])
+				spec = true;
+		}
+	}
+	if (launched && s->rundir[0])
+		snprintf(p->reg_path, sizeof(p->reg_path), "%s/ttatrace-py-%d.reg", s->rundir, p->pid);
+	else
+		snprintf(p->reg_path, sizeof(p->reg_path), "/proc/%d/root%s/ttatrace-py-%d.reg", p->pid,
+			 rundir, p->pid);
+	return spec;
+}
+
+/* The programs: 0 _Py_call_instrumentation, 1 _Py_call_instrumentation_arg, 2 the
+ * asyncio task hook. */
+static struct bpf_program *py_prog(const struct py_session *s, int which)
+{
+	struct bpf_program *perf[3] = { s->skel->progs.tt_py_call, s->skel->progs.tt_py_call_arg,
+					s->skel->progs.tt_py_task };
+	struct bpf_program *multi[3] = { s->skel->progs.tt_py_call_multi,
+					 s->skel->progs.tt_py_call_arg_multi,
+					 s->skel->progs.tt_py_task_multi };
+
+	return s->multi ? multi[which] : perf[which];
+}
+
+/* One probe: on the shared file's link set (agent), else limited to p's process. */
+static int py_link(struct py_session *s, int which, const char *path, uint64_t off, struct py_proc *p)
+{
+	uint64_t cookie = 0, dev, ino;
+	struct py_file *nf;
+	int fd;
+
+	if (s->shared) {
+		const struct bpf_program *iter =
+			bpf_program__fd(s->skel->progs.tt_file_ids) >= 0 ? s->skel->progs.tt_file_ids : NULL;
+
+		fd = file_id__of(iter, path, &dev, &ino);
+		if (fd < 0)
+			return fd;
+		for (size_t i = 0; i < s->n_files; i++)
+			if (s->files[i].dev == dev && s->files[i].ino == ino && s->files[i].lfd[which] >= 0)
+				return 0; /* this file is probed for every process already */
+		fd = uprobe_multi__attach(bpf_program__fd(py_prog(s, which)), path, &off, &cookie, 1, 0,
+					  false);
+		if (fd < 0)
+			return fd;
+		for (size_t i = 0; i < s->n_files; i++)
+			if (s->files[i].dev == dev && s->files[i].ino == ino) {
+				s->files[i].lfd[which] = fd;
+				return 0;
+			}
+		nf = realloc(s->files, (s->n_files + 1) * sizeof(*nf));
+		if (!nf) {
+			close(fd);
+			return -ENOMEM;
+		}
+		s->files = nf;
+		nf[s->n_files] = (struct py_file){ .dev = dev, .ino = ino, .lfd = { -1, -1, -1 } };
+		nf[s->n_files++].lfd[which] = fd;
+		return 0;
+	}
+	if (s->multi) {
+		fd = uprobe_multi__attach(bpf_program__fd(py_prog(s, which)), path, &off, &cookie, 1,
+					  p->pid, false);
+		if (fd < 0)
+			return fd;
+		p->lfd[which] = fd;
+		return 0;
+	}
+	{
+		LIBBPF_OPTS(bpf_uprobe_opts, uo);
+
+		p->links[which] = bpf_program__attach_uprobe_opts(py_prog(s, which), p->pid, path, off, &uo);
+		return p->links[which] ? 0 : -errno;
+	}
+}
+
+/* Under the agent, a process of this interpreter is a Python process from its exec
+ * (py_exes, bpf/python.bpf.h): its executable's identity as the exec tracepoint reads it. */
+static void py_exe_known(struct py_session *s, pid_t pid, const struct tt_py_offs *o)
+{
+	struct tt_file_key k;
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (stat(path, &st))
+		return;
+	k.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	k.ino = st.st_ino;
+	bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_exes), &k, o, BPF_ANY);
+}
+
+static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t parent, char *err,
+		       size_t errlen)
 {
 	static const char *const fn[2] = { "_Py_call_instrumentation", "_Py_call_instrumentation_arg" };
-	struct bpf_program *progs[2] = { s->skel->progs.tt_py_call, s->skel->progs.tt_py_call_arg };
 	const struct tt_py_offs *o = NULL;
 	struct elf_syms *syms = NULL;
 	struct py_proc *p;
 	struct interp in;
 	uint32_t key = (uint32_t)pid;
-	char envp[64], root[32], lib[PATH_MAX];
+	char root[32], lib[PATH_MAX];
 	int r, n = 0, lib_fd = -1;
-	FILE *f;
+	bool prepared;
 
 	r = find_interp(pid, &in);
 	if (r == -ENOENT)
@@ -511,43 +702,36 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 			 pid, in.minor);
 		return -ENOTSUP;
 	}
-	if (in.minor >= 13 && (r = check_debug_offsets(pid, &in, o, err, errlen)))
+	/* (a static 3.13 executable, or one whose libpython is not mapped yet, is not
+	 * checked: no base address for _PyRuntime) */
+	if (in.minor >= 13 && !in.exe_only && (r = check_debug_offsets(pid, &in, o, err, errlen)))
 		return r;
-	if (s->n_procs == PY_MAX_PROCS) {
-		snprintf(err, errlen, "pid %d: more than %d Python processes", pid, PY_MAX_PROCS);
-		return -E2BIG;
-	}
-	p = &s->procs[s->n_procs];
-	memset(p, 0, sizeof(*p));
+	p = proc_find(s, pid);
+	if (p && !p->gone)
+		return 0; /* attached already */
+	p = proc_new();
+	if (!p)
+		return -ENOMEM;
 	p->pid = pid;
+	p->parent = parent;
 	p->minor = in.minor;
-	/* the registry: in the process's own view of the filesystem */
-	{
-		char rundir[256] = "/tmp", buf[8192];
-		size_t len;
-
-		snprintf(envp, sizeof(envp), "/proc/%d/environ", pid);
-		f = fopen(envp, "re");
-		if (f) {
-			len = fread(buf, 1, sizeof(buf) - 1, f);
-			buf[len] = '\0';
-			fclose(f);
-			for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
-				if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
-					snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
-		}
-		if (launched && s->rundir[0])
-			snprintf(p->reg_path, sizeof(p->reg_path), "%s/ttatrace-py-%d.reg", s->rundir, pid);
-		else
-			snprintf(p->reg_path, sizeof(p->reg_path), "/proc/%d/root%s/ttatrace-py-%d.reg", pid,
-				 rundir, pid);
+	prepared = reg_path_of(s, p, launched);
+	if (s->shared && !prepared && !parent) {
+		/* the agent traces the services prepared for it (README, Python) */
+		s->not_prepared++;
+		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no "
+				      "TTATRACE_PY_SPEC in its environment): its primitives are not "
+				      "armed (README, Python: a prepared service)", pid, in.minor);
+		r = -ENOKEY;
+		goto out;
 	}
-	if (!launched && access(p->reg_path, R_OK)) {
+	if (!launched && !s->shared && !parent && access(p->reg_path, R_OK)) {
 		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no %s): start "
 				      "it with PYTHONPATH=<ttatrace>/lib/ttatrace/python and "
 				      "TTATRACE_PY_SPEC=FILE (see README, Python), or launch it under "
 				      "ttatrace -- python3 ...", pid, in.minor, p->reg_path);
-		return -ENOENT;
+		r = -ENOENT;
+		goto out;
 	}
 	/* a stripped interpreter's debug file, looked for in the process's root */
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
@@ -576,14 +760,8 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(-r));
 		goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, o, BPF_ANY)) {
-		r = -errno;
-		snprintf(err, errlen, "pid %d: py_procs: %s", pid, strerror(-r));
-		goto out;
-	}
 	for (int i = 0; i < 2; i++) {
 		struct sym_find sf = { .name = fn[i] };
-		LIBBPF_OPTS(bpf_uprobe_opts, uo);
 		uint64_t off;
 
 		elf_syms__match(syms, fn[i], sym_cb, &sf);
@@ -599,20 +777,23 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 						      "pyenv's", pid, in.path, fn[i],
 					 elf_syms__debug_missing(syms),
 					 strncmp(in.path, "/proc/", 6) ? "lib" : "", in.minor);
-			else
+			else {
 				snprintf(err, errlen, "pid %d: %s has no symbol %s (not CPython's "
 						      "interpreter?)", pid, in.path, fn[i]);
+				if (in.exe_only)
+					r = -EAGAIN; /* just exec'd: its libpython is not mapped yet */
+			}
 			goto out;
 		}
 		off = jcc_offset(lib, sf.found.offset, s->verbose, fn[i]);
-		p->links[i] = bpf_program__attach_uprobe_opts(progs[i], pid, lib, off, &uo);
-		if (!p->links[i]) {
-			r = -errno;
+		r = py_link(s, i, lib, off, p);
+		if (r) {
 			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s%s", pid, in.path,
 				 fn[i], off - sf.found.offset, strerror(-r),
-				 r == -EACCES || r == -EPERM ?
-					 " (Python probes are perf-event uprobes with a pid filter, which "
-					 "this kernel allows only with CAP_SYS_ADMIN)" : "");
+				 (r == -EACCES || r == -EPERM) && !s->multi ?
+					 " (Python probes are perf-event uprobes with a pid filter "
+					 "without uprobe_multi links (Linux 6.6+), which this kernel "
+					 "allows only with CAP_SYS_ADMIN)" : "");
 			goto out;
 		}
 		if (s->verbose > 1)
@@ -627,22 +808,22 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 		char as_path[64];
 		struct elf_syms *as;
 		struct sym_find sf = { .name = "_asyncio_Task___init__" };
-		LIBBPF_OPTS(bpf_uprobe_opts, uo);
+		int lr = -ENOENT;
 
 		snprintf(as_path, sizeof(as_path), "/proc/self/fd/%d", as_fd);
 		as = as_fd >= 0 ? elf_syms__open_in(as_path, root, as_ns ? as_ns : in.asyncio) : NULL;
 		if (as)
 			elf_syms__match(as, sf.name, sym_cb, &sf);
 		if (sf.ok)
-			p->links[2] = bpf_program__attach_uprobe_opts(s->skel->progs.tt_py_task, pid,
-								      as_path, sf.found.offset, &uo);
+			lr = py_link(s, 2, as_path, sf.found.offset, p);
 		if (as_fd >= 0)
 			close(as_fd);
-		if (p->links[2])
+		if (!lr)
 			n++;
 		else
 			fprintf(stderr, "ttatrace: warning: pid %d: no probe on %s:_asyncio_Task___init__%s%s%s: "
-					"asyncio tasks start their own traces\n", pid, in.asyncio,
+					"asyncio tasks start their own traces\n", pid,
+				as_ns ? as_ns : in.asyncio,
 				elf_syms__debug_missing(as) ? " (stripped, and " : "",
 				elf_syms__debug_missing(as) ? elf_syms__debug_missing(as) : "",
 				elf_syms__debug_missing(as) ? ")" : "");
@@ -653,29 +834,110 @@ int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err
 				"tasks start their own traces\n", pid,
 			ns_path(in.path, root) ? ns_path(in.path, root) : in.path, in.minor);
 	}
-	s->n_procs++;
+	/* after the links: a hit before both are in would open spans it cannot end */
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_procs), &key, o, BPF_ANY)) {
+		r = -errno;
+		snprintf(err, errlen, "pid %d: py_procs: %s", pid, strerror(-r));
+		goto out;
+	}
+	if (s->shared)
+		py_exe_known(s, pid, o);
+	r = proc_push(s, p);
+	if (r) {
+		snprintf(err, errlen, "pid %d: %s", pid, strerror(-r));
+		goto out;
+	}
+	p = NULL;
+	s->procs_attached++;
 	s->skel->bss->py_active = 1; /* native roots look for a running primitive */
 	r = n;
 out:
-	if (r < 0)
-		proc_clear(p);
+	if (r < 0 && p) {
+		/* (the agent's: the exec tracepoint may have put it there; the agent decides) */
+		if (!parent && !s->shared)
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
+	}
+	proc_free(p);
 	elf_syms__free(syms);
 	if (lib_fd >= 0)
 		close(lib_fd);
 	return r;
 }
 
+int py_session__attach(struct py_session *s, pid_t pid, bool launched, char *err, size_t errlen)
+{
+	return attach_proc(s, pid, launched, 0, err, errlen);
+}
+
+int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, size_t errlen)
+{
+	const struct py_proc *pp = s ? proc_find(s, ppid) : NULL;
+	struct py_proc *p;
+	char *slash;
+	int r;
+
+	if (!pp)
+		return 0;
+	if (!s->shared) {
+		/* its own links (a pid filter each); the kernel gave it its layout at fork */
+		r = attach_proc(s, pid, false, ppid, err, errlen);
+		if (r <= 0)
+			return r;
+		p = proc_find(s, pid);
+	} else {
+		if (proc_find(s, pid))
+			return 0;
+		p = proc_new();
+		if (!p || proc_push(s, p)) {
+			proc_free(p);
+			return -ENOMEM;
+		}
+		p->pid = pid;
+		p->parent = ppid;
+		p->minor = pp->minor;
+		s->procs_attached++;
+	}
+	/* its registry: the bootstrap writes one for the child at fork, beside its parent's */
+	snprintf(p->reg_path, sizeof(p->reg_path), "%s", pp->reg_path);
+	slash = strrchr(p->reg_path, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(p->reg_path) - (size_t)(slash + 1 - p->reg_path),
+			 "ttatrace-py-%d.reg", pid);
+	return 1;
+}
+
 /* --- naming probe ids ------------------------------------------------------------ */
+
+/* Opens the registry once it exists (through the process's root while it lives). */
+static bool reg_open(struct py_proc *p)
+{
+	if (p->reg_fd > 0)
+		return true;
+	if (!p->reg_path[0])
+		return false;
+	p->reg_fd = open(p->reg_path, O_RDONLY | O_CLOEXEC);
+	if (p->reg_fd <= 0) {
+		p->reg_fd = 0;
+		return false;
+	}
+	return true;
+}
 
 static void reg_read(struct py_proc *p)
 {
-	FILE *f = fopen(p->reg_path, "re");
+	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
+	int fd;
 
-	if (!f)
+	if (!reg_open(p) || (fd = dup(p->reg_fd)) < 0)
 		return;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return;
+	}
 	if (fseeko(f, p->reg_off, SEEK_SET)) {
 		fclose(f);
 		return;
@@ -746,19 +1008,35 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 	struct tt_probe *pr;
 	struct tt_attr *at;
 	char *name = NULL, *ns = NULL;
+	int depth = 0;
 
-	for (size_t i = 0; i < s->n_procs; i++)
-		if (s->procs[i].pid == (pid_t)rec->pid)
-			p = &s->procs[i];
-	if (!p)
-		return -ESRCH;
-	c = reg_find(p, 'C', rec->code);
-	t = rec->cls ? reg_find(p, 'T', rec->cls) : NULL;
-	if (!c || (rec->cls && !t)) {
-		reg_read(p);
-		c = reg_find(p, 'C', rec->code);
-		t = rec->cls ? reg_find(p, 'T', rec->cls) : NULL;
+	c = t = NULL;
+	p = proc_find(s, (pid_t)rec->pid);
+	if (!p) {
+		/* a process userspace has not met yet (its fork event is still queued) */
+		p = proc_new();
+		if (!p || proc_push(s, p)) {
+			proc_free(p);
+			return -ENOMEM;
+		}
+		p->pid = (pid_t)rec->pid;
+		reg_path_of(s, p, false);
 	}
+	/* its own registry, then (a forked child naming what its parent armed) its
+	 * ancestors' */
+	for (const struct py_proc *q = p; q && depth++ < 8; q = q->parent ? proc_find(s, q->parent) : NULL) {
+		c = reg_find(q, 'C', rec->code);
+		t = rec->cls ? reg_find(q, 'T', rec->cls) : NULL;
+		if (!c || (rec->cls && !t)) {
+			reg_read((struct py_proc *)q);
+			c = reg_find(q, 'C', rec->code);
+			t = rec->cls ? reg_find(q, 'T', rec->cls) : NULL;
+		}
+		if (c && (!rec->cls || t))
+			break;
+	}
+	if (!c)
+		s->unnamed++;
 	/* C: selector, co_name, co_qualname, filename, lineno; T: selector, qualname, module */
 	if (t && c && t->f[1] && c->f[1]) {
 		const char *dot = strrchr(t->f[1], '.');
@@ -830,6 +1108,69 @@ int py_session__on_record(struct py_session *s, const void *data, size_t size)
 	return 1;
 }
 
+/* Open registries as soon as they exist: a prepared service's bootstrap removes its
+ * file at exit, and its last primitives may be named after that. */
+void py_session__tick(struct py_session *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_procs; i++)
+		if (!s->procs[i]->gone && s->procs[i]->reg_fd <= 0)
+			reg_open(s->procs[i]);
+}
+
+/* The process exited: its per-process links go, its open spans (a primitive that
+ * never returned) are dropped from the kernel and counted; its registry stays for
+ * the records still queued, until py_session__reap. */
+void py_session__exit(struct py_session *s, pid_t pid)
+{
+	struct py_proc *p = s ? proc_find(s, pid) : NULL;
+	/* py_open's key (bpf/python.bpf.h: struct tt_py_key) */
+	struct { uint32_t tgid, pad; uint64_t addr; } k, next, *prev = NULL;
+	int fd;
+
+	if (!p || p->gone)
+		return;
+	p->gone = true;
+	reg_read(p);
+	for (int i = 0; i < 3; i++) {
+		bpf_link__destroy(p->links[i]);
+		p->links[i] = NULL;
+		if (p->lfd[i] >= 0)
+			close(p->lfd[i]);
+		p->lfd[i] = -1;
+	}
+	k.tgid = (uint32_t)pid;
+	bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &k.tgid);
+	fd = bpf_map__fd(s->skel->maps.py_open);
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		if (next.tgid == (uint32_t)pid && !bpf_map_delete_elem(fd, &next)) {
+			s->open_at_exit++;
+			continue; /* deleted: the walk restarts from prev */
+		}
+		k = next;
+		prev = &k;
+	}
+}
+
+void py_session__reap(struct py_session *s, pid_t pid)
+{
+	size_t i, j = 0;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n_procs; i++) {
+		struct py_proc *p = s->procs[i];
+
+		if (p->pid == pid && p->gone) {
+			proc_free(p);
+			continue;
+		}
+		s->procs[j++] = p;
+	}
+	s->n_procs = j;
+}
+
 bool py_session__take_new(struct py_session *s)
 {
 	bool n = s && s->new_probes;
@@ -849,7 +1190,21 @@ void py_session__summary(FILE *f, const struct py_session *s, const struct tt_ks
 		" primitives named, %" PRIu64 " task links; hits not ttatrace's (another sys.monitoring "
 		"tool or settrace): %" PRIu64 ", unwinds of other frames: %" PRIu64
 		", returns of calls begun before attach: %" PRIu64 ", out of ids: %" PRIu64 "\n",
-		(uint64_t)ks->py_hits, (uint64_t)ks->py_starts, (uint64_t)ks->py_ends, s->named, (uint64_t)ks->py_task_links,
-		(uint64_t)ks->py_foreign, (uint64_t)ks->py_unwind_other, (uint64_t)ks->py_no_entry,
-		(uint64_t)ks->py_ids_full);
+		(uint64_t)ks->py_hits, (uint64_t)ks->py_starts, (uint64_t)ks->py_ends, s->named,
+		(uint64_t)ks->py_task_links, (uint64_t)ks->py_foreign, (uint64_t)ks->py_unwind_other,
+		(uint64_t)ks->py_no_entry, (uint64_t)ks->py_ids_full);
+	if (s->procs_attached != 1 || s->not_prepared || s->open_at_exit || s->unnamed)
+		fprintf(f, "ttatrace: python: %" PRIu64 " processes traced; %" PRIu64
+			" without the bootstrap (not armed); %" PRIu64
+			" primitives still running when their process exited (dropped); %" PRIu64
+			" primitives not in their process's registry (named by address)\n",
+			s->procs_attached, s->not_prepared, s->open_at_exit, s->unnamed);
+}
+
+void py_session__counts(const struct py_session *s, uint64_t *procs, uint64_t *not_prepared,
+			uint64_t *open_at_exit)
+{
+	*procs = s ? s->procs_attached : 0;
+	*not_prepared = s ? s->not_prepared : 0;
+	*open_at_exit = s ? s->open_at_exit : 0;
 }

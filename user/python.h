@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -40,6 +41,26 @@ static inline int py_attach_add(struct py_session *s, pid_t pid, bool launched, 
 
 	return r < 0 ? r : n_native + r;
 }
+/* multi: the *_multi programs are loaded (uprobe_multi links: no CAP_SYS_ADMIN);
+ * shared (ttatrace agent, needs multi): one link set per interpreter file for every
+ * process running it, the kernel filtering by py_procs, and a process of a known
+ * interpreter is a Python process from its exec. Call before attaching. */
+void py_session__set_links(struct py_session *s, bool multi, bool shared);
+/* A process forked by a Python process: traced like its parent (the kernel copied
+ * its layout at fork; without shared links it gets its own). 1 when it was a Python
+ * process's child, 0 if not, or a negative errno with a message. The agent's
+ * attach returns -EAGAIN for a process whose libpython is not mapped yet (try again)
+ * and -ENOKEY for a Python process without the bootstrap in its environment. */
+int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, size_t errlen);
+/* Opens the registries that appeared (each drain tick). */
+void py_session__tick(struct py_session *s);
+/* pid exited: its links and open spans go; py_session__reap frees the rest once its
+ * last records are read. */
+void py_session__exit(struct py_session *s, pid_t pid);
+void py_session__reap(struct py_session *s, pid_t pid);
+/* For the agent's summary and self-metrics. */
+void py_session__counts(const struct py_session *s, uint64_t *procs, uint64_t *not_prepared,
+			uint64_t *open_at_exit);
 /* A ring record: 1 when it was the session's (TT_REC_PY_PROBE), else 0. */
 int py_session__on_record(struct py_session *s, const void *data, size_t size);
 /* Whether probes were named since the last call (the metrics need a sync). */

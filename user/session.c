@@ -129,6 +129,9 @@ struct target {
 	char *service;
 	char instance_id[320];
 	struct cgroup_ident cg;
+	/* agent: a Python process whose libpython was not mapped yet at its exec: its
+	 * attach is tried again each drain tick until then */
+	uint64_t py_retry_until;
 };
 
 static unsigned long long proc_starttime(pid_t pid)
@@ -254,7 +257,7 @@ struct session {
 	} ag;
 	size_t n_targets, cap_targets;
 	bool follow; /* forked children are traced */
-	struct bpf_link *follow_links[3]; /* fork, exec, exit tracepoints */
+	struct bpf_link *follow_links[6]; /* fork, exec, exit tracepoints; then Python's */
 	struct follow_totals {
 		uint64_t followed; /* children traced */
 		uint64_t exec_same; /* exec's of the same program by a traced child */
@@ -1017,6 +1020,21 @@ static int open_outputs(struct session *s)
 	return 0;
 }
 
+/* The Python probes' uprobe_multi variants: loaded as such (on), or not at all (off). */
+static void set_python_multi(struct ttatrace_bpf *skel, bool on)
+{
+	struct bpf_program *p[3] = { skel->progs.tt_py_call_multi, skel->progs.tt_py_call_arg_multi,
+				     skel->progs.tt_py_task_multi };
+
+	for (int i = 0; i < 3; i++) {
+		if (on)
+			bpf_program__set_expected_attach_type(
+				p[i], (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
+		else
+			bpf_program__set_autoload(p[i], false);
+	}
+}
+
 /* The BPF object, with uprobe_multi (Linux 6.6+) if the kernel takes it. */
 static int load_bpf(struct session *s)
 {
@@ -1046,6 +1064,7 @@ static int load_bpf(struct session *s)
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
 	bpf_program__set_expected_attach_type(s->skel->progs.tt_launch_stop_multi,
 					      (enum bpf_attach_type)TT_BPF_TRACE_UPROBE_MULTI);
+	set_python_multi(s->skel, true);
 	r = ttatrace_bpf__load(s->skel);
 	/* then without uprobe_multi (before 6.6), then also without the task_vma
 	 * iterator (before 5.12; shared links then go by stat's file identity) */
@@ -1060,6 +1079,7 @@ static int load_bpf(struct session *s)
 		bpf_program__set_autoload(s->skel->progs.tt_entry_multi, false);
 		bpf_program__set_autoload(s->skel->progs.tt_exit_multi, false);
 		bpf_program__set_autoload(s->skel->progs.tt_launch_stop_multi, false);
+		set_python_multi(s->skel, false);
 		s->multi = false;
 		if (attempt == 2) {
 			bpf_program__set_autoload(s->skel->progs.tt_file_ids, false);
@@ -1107,6 +1127,7 @@ int session__load(struct session *s)
 	if (!s->pt)
 		return EXIT_RUNTIME;
 	s->py = py_session__new(s->cat, skel, s->pt, o->verbose);
+	py_session__set_links(s->py, s->multi, o->agent);
 	if (!s->py && errno)
 		return EXIT_RUNTIME;
 	s->hreader = hist_reader__new(skel);
@@ -1156,8 +1177,13 @@ static int follow_start(struct session *s)
 					 s->skel->progs.tt_follow_exit };
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		s->follow_links[i] = bpf_program__attach(progs[i]);
+	struct bpf_program *py[3] = { s->skel->progs.tt_py_fork, s->skel->progs.tt_py_exec,
+				      s->skel->progs.tt_py_exit };
+
+	for (i = 0; i < 6; i++) {
+		if (i >= 3 && !s->py)
+			break; /* Python processes' layouts follow them through fork, exec, exit */
+		s->follow_links[i] = bpf_program__attach(i < 3 ? progs[i] : py[i - 3]);
 		if (!s->follow_links[i]) {
 			tt_die_msg("following forks needs the sched_process_fork/exec/exit tracepoints: %s "
 				   "(or pass --no-follow-forks)",
@@ -1179,8 +1205,10 @@ static void unfollow(struct session *s, struct target *t)
 	probe_table__detach_pid(s->pt, t->pid);
 	__atomic_sub_fetch(&s->skel->bss->edge_detaching, 1, __ATOMIC_SEQ_CST);
 	attacher__forget_pid(s->att, t->pid);
+	py_session__exit(s->py, t->pid);
 	t->alive = false;
 	t->gone_ns = now_mono_ns();
+	t->py_retry_until = 0;
 }
 
 /* Frees the children gone for longer than a trace can stay open: their last spans
@@ -1194,6 +1222,7 @@ static void reap_children(struct session *s, uint64_t now)
 		struct target *t = s->targets[i];
 
 		if (t->gone_ns && now - t->gone_ns > grace) {
+			py_session__reap(s->py, t->pid);
 			free(t->cmdline);
 			free(t->service);
 			free(t);
@@ -1239,6 +1268,8 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 		if (s->o.verbose)
 			fprintf(stderr, "ttatrace: following pid %d (forked by %d)%s\n", e->pid, e->ppid,
 				r > 0 ? ", its library probes attached now" : "");
+		if (s->py && py_session__fork(s->py, e->pid, e->ppid, err, sizeof(err)) < 0)
+			fprintf(stderr, "ttatrace: warning: %s\n", err);
 		break;
 	case TT_PROC_EXEC_SAME:
 		s->fol.exec_same++;
@@ -1521,6 +1552,53 @@ static const struct probed_exe *probed_of(struct session *s, uint64_t dev, uint6
 	return NULL;
 }
 
+/* A selected process's Python primitives (catalogue python:/python_class: entries).
+ * A process exec'd a moment ago may not have mapped its libpython yet: tried again
+ * each drain tick for 5 s. */
+static void agent_python(struct session *s, struct target *t)
+{
+	char err[512];
+	int r;
+
+	if (!s->py)
+		return;
+	r = py_session__attach(s->py, t->pid, false, err, sizeof(err));
+	if (r == -EAGAIN) {
+		if (!t->py_retry_until)
+			t->py_retry_until = now_mono_ns() + 5000000000ULL;
+		else if (now_mono_ns() > t->py_retry_until) {
+			t->py_retry_until = 0;
+			s->ag.attach_failed++;
+			fprintf(stderr, "ttatrace: agent: %s\n", err);
+		}
+		return;
+	}
+	t->py_retry_until = 0;
+	if (r > 0) {
+		s->total += r;
+		hist_reader__sync(s->hreader, s->pt);
+	}
+	if (r == -ENOKEY) {
+		if (s->o.verbose)
+			fprintf(stderr, "ttatrace: agent: %s\n", err);
+	} else if (r < 0) {
+		s->ag.attach_failed++;
+		fprintf(stderr, "ttatrace: agent: %s\n", err);
+	} else if (r > 0 && s->o.verbose) {
+		fprintf(stderr, "ttatrace: agent: pid %d: %d Python probes\n", t->pid, r);
+	}
+}
+
+static void agent_python_retry(struct session *s)
+{
+	for (size_t i = 0; s->py && s->agent && i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		if (t->alive && t->py_retry_until)
+			agent_python(s, t);
+	}
+}
+
 /* A process found at start or at exec: traced if a targets: entry matches it.
  * in_kernel: the kernel already put it in traced_tgids (a probed program). */
 static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_event *e)
@@ -1553,6 +1631,13 @@ static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_ev
 		return;
 	}
 	if (!sel) {
+		if (s->py) {
+			/* a process of a known interpreter: the kernel made it a Python
+			 * process at exec, but no targets: entry selects it */
+			__u32 k = pid;
+
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &k);
+		}
 		if (in_kernel) {
 			/* a probed program, but this process is not selected */
 			__u32 k = pid;
@@ -1585,6 +1670,7 @@ static void agent_consider(struct session *s, pid_t pid, const struct tt_proc_ev
 	s->total += r;
 	if (r > 0)
 		hist_reader__sync(s->hreader, s->pt);
+	agent_python(s, t);
 	agent_probed(s, t, sel);
 	if (s->o.verbose)
 		fprintf(stderr, "ttatrace: agent: tracing pid %d (%s, service %s, targets: line %d)%s\n",
@@ -2181,6 +2267,8 @@ int session__run(struct session *s)
 			drop_warn__check(&drops, ks.rb_reserve_fail + ks.tail_flush_fail, now, stderr);
 			t_last_drops = now;
 		}
+		agent_python_retry(s);
+		py_session__tick(s->py);
 		if (py_session__take_new(s->py))
 			hist_reader__sync(s->hreader, s->pt);
 		assembler__expire(s->asmb, now);
@@ -2326,7 +2414,7 @@ int session__close(struct session *s, int rc)
 	for (i = 0; i < s->n_specs; i++)
 		probe_spec__clear(&s->specs[i]);
 	catalog__free(s->cat);
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < 6; i++)
 		bpf_link__destroy(s->follow_links[i]);
 	for (i = 0; i < s->n_targets; i++) {
 		free(s->targets[i]->cmdline);

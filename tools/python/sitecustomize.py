@@ -7,7 +7,9 @@
 # then enters its instrumentation functions for those code objects only, where
 # ttatrace's uprobes see them; nobody tracing costs almost nothing. It writes what it
 # armed to a registry file (code object and class addresses -> names) that ttatrace
-# reads, then runs the sitecustomize it shadows, if any. It never prints.
+# reads, then runs the sitecustomize it shadows, if any. It never prints. A forked
+# child writes a registry of its own (what it inherited, then what it arms); in a
+# prepared service (not launched by ttatrace) each process removes its file at exit.
 import os
 import sys
 
@@ -21,7 +23,9 @@ def _ttatrace_boot():
             sys.path.remove(here)
     except ValueError:
         pass
-    if "TTATRACE_PY_ORIG_PYTHONPATH" in os.environ:
+    global _launched
+    _launched = "TTATRACE_PY_ORIG_PYTHONPATH" in os.environ
+    if _launched:
         orig = os.environ.pop("TTATRACE_PY_ORIG_PYTHONPATH")
         if orig == "\x01unset":
             os.environ.pop("PYTHONPATH", None)
@@ -36,6 +40,40 @@ def _ttatrace_boot():
 
 
 _reg_fd = -1
+_reg_dir = None
+_lines = []  # every registry line, for a forked child's own file
+_launched = False
+
+
+def _reg_open(pid):
+    global _reg_fd
+    path = os.path.join(_reg_dir, "ttatrace-py-%d.reg" % pid)
+    _reg_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    if not _launched:
+        import atexit
+        atexit.register(_reg_remove, path, pid)
+
+
+def _reg_remove(path, pid):
+    if os.getpid() == pid:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _forked():
+    # the child's own registry: what its parent armed, then what it arms itself
+    global _reg_fd
+    try:
+        if _reg_fd >= 0:
+            os.close(_reg_fd)
+        _reg_fd = -1
+        _reg_open(os.getpid())
+        if _lines:
+            os.write(_reg_fd, "".join(_lines).encode("utf-8", "replace"))
+    except OSError:
+        _reg_fd = -1
 
 
 def _note(line):
@@ -48,8 +86,9 @@ def _note(line):
 
 def _reg(*fields):
     if _reg_fd >= 0:
-        line = "\t".join(str(f).replace("\t", " ").replace("\n", " ") for f in fields)
-        os.write(_reg_fd, (line + "\n").encode("utf-8", "replace"))
+        line = "\t".join(str(f).replace("\t", " ").replace("\n", " ") for f in fields) + "\n"
+        _lines.append(line)
+        os.write(_reg_fd, line.encode("utf-8", "replace"))
 
 
 def _read_spec(spec_path):
@@ -94,16 +133,16 @@ def _read_spec(spec_path):
 
 
 def _arm(spec_path):
-    global _reg_fd
+    global _reg_dir
     import fnmatch
 
     mon = sys.monitoring
     entries = _read_spec(spec_path)
     if not entries:
         return
-    rundir = os.environ.get("TTATRACE_PY_RUNDIR", "/tmp")
-    _reg_fd = os.open(os.path.join(rundir, "ttatrace-py-%d.reg" % os.getpid()),
-                      os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    _reg_dir = os.environ.get("TTATRACE_PY_RUNDIR", "/tmp")
+    _reg_open(os.getpid())
+    os.register_at_fork(after_in_child=_forked)
     METHOD, FUNC = 4, 3
     ev = mon.events
     local = ev.PY_START | ev.PY_RETURN
