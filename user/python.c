@@ -32,6 +32,7 @@
 /* One line of a process's registry: a code object (C) or a class (T). */
 struct py_reg {
 	char kind;
+	pid_t pid; /* the process that armed it (a forked child writes its parent's file) */
 	uint64_t addr;
 	char *f[PY_REG_FIELDS]; /* the fields after the address */
 };
@@ -39,6 +40,11 @@ struct py_reg {
 struct py_proc {
 	pid_t pid;
 	pid_t parent; /* forked from this Python process (0: attached or exec'd) */
+	/* itself, its parent, ... up to the process whose registry file the family writes
+	 * (a forked child appends its lines there, marked with its pid) */
+	pid_t anc[8];
+	int n_anc;
+	bool reaped; /* its target was freed; kept while a descendant needs its registry */
 	int minor;
 	bool gone; /* exited: kept until its last probe records are named */
 	char reg_path[PATH_MAX];
@@ -714,6 +720,8 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		return -ENOMEM;
 	p->pid = pid;
 	p->parent = parent;
+	p->anc[0] = pid;
+	p->n_anc = 1;
 	p->minor = in.minor;
 	prepared = reg_path_of(s, p, launched);
 	if (s->shared && !prepared && !parent) {
@@ -873,7 +881,6 @@ int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, siz
 {
 	const struct py_proc *pp = s ? proc_find(s, ppid) : NULL;
 	struct py_proc *p;
-	char *slash;
 	int r;
 
 	if (!pp)
@@ -897,12 +904,12 @@ int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, siz
 		p->minor = pp->minor;
 		s->procs_attached++;
 	}
-	/* its registry: the bootstrap writes one for the child at fork, beside its parent's */
-	snprintf(p->reg_path, sizeof(p->reg_path), "%s", pp->reg_path);
-	slash = strrchr(p->reg_path, '/');
-	if (slash)
-		snprintf(slash + 1, sizeof(p->reg_path) - (size_t)(slash + 1 - p->reg_path),
-			 "ttatrace-py-%d.reg", pid);
+	/* no file of its own: what it arms after the fork goes to the family's file */
+	p->reg_path[0] = '\0';
+	p->anc[0] = pid;
+	p->n_anc = 1;
+	for (int i = 0; i < pp->n_anc && p->n_anc < (int)(sizeof(p->anc) / sizeof(p->anc[0])); i++)
+		p->anc[p->n_anc++] = pp->anc[i];
 	return 1;
 }
 
@@ -951,10 +958,16 @@ static void reg_read(struct py_proc *p)
 			break; /* a line being written: read it next time */
 		p->reg_off += n;
 		line[n - 1] = '\0';
-		if ((line[0] != 'C' && line[0] != 'T') || line[1] != '\t')
+		if (!strchr("CTct", line[0]) || line[1] != '\t')
 			continue;
-		r.kind = line[0];
+		r.kind = (char)(line[0] & ~0x20);
+		r.pid = p->pid;
 		tok = strtok_r(line + 2, "\t", &save);
+		if (tok && (line[0] == 'c' || line[0] == 't')) {
+			/* c/t PID ...: written by a forked child */
+			r.pid = (pid_t)strtol(tok, NULL, 10);
+			tok = strtok_r(NULL, "\t", &save);
+		}
 		if (!tok)
 			continue;
 		r.addr = strtoull(tok, NULL, 10);
@@ -976,10 +989,10 @@ static void reg_read(struct py_proc *p)
 }
 
 /* The newest registry line of that kind and address (addresses are reused). */
-static const struct py_reg *reg_find(const struct py_proc *p, char kind, uint64_t addr)
+static const struct py_reg *reg_find(const struct py_proc *p, char kind, uint64_t addr, pid_t pid)
 {
 	for (size_t i = p->n_regs; i-- > 0;)
-		if (p->regs[i].kind == kind && p->regs[i].addr == addr)
+		if (p->regs[i].kind == kind && p->regs[i].addr == addr && p->regs[i].pid == pid)
 			return &p->regs[i];
 	return NULL;
 }
@@ -1008,7 +1021,6 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 	struct tt_probe *pr;
 	struct tt_attr *at;
 	char *name = NULL, *ns = NULL;
-	int depth = 0;
 
 	c = t = NULL;
 	p = proc_find(s, (pid_t)rec->pid);
@@ -1020,20 +1032,24 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 			return -ENOMEM;
 		}
 		p->pid = (pid_t)rec->pid;
+		p->anc[0] = p->pid;
+		p->n_anc = 1;
 		reg_path_of(s, p, false);
 	}
-	/* its own registry, then (a forked child naming what its parent armed) its
-	 * ancestors' */
-	for (const struct py_proc *q = p; q && depth++ < 8; q = q->parent ? proc_find(s, q->parent) : NULL) {
-		c = reg_find(q, 'C', rec->code);
-		t = rec->cls ? reg_find(q, 'T', rec->cls) : NULL;
-		if (!c || (rec->cls && !t)) {
-			reg_read((struct py_proc *)q);
-			c = reg_find(q, 'C', rec->code);
-			t = rec->cls ? reg_find(q, 'T', rec->cls) : NULL;
+	/* the family's registry: what this process armed after its fork, then what each
+	 * ancestor armed (inherited) */
+	{
+		struct py_proc *f = proc_find(s, p->anc[p->n_anc - 1]);
+
+		if (f) {
+			reg_read(f);
+			for (int i = 0; i < p->n_anc && (!c || (rec->cls && !t)); i++) {
+				if (!c)
+					c = reg_find(f, 'C', rec->code, p->anc[i]);
+				if (rec->cls && !t)
+					t = reg_find(f, 'T', rec->cls, p->anc[i]);
+			}
 		}
-		if (c && (!rec->cls || t))
-			break;
 	}
 	if (!c)
 		s->unnamed++;
@@ -1153,16 +1169,31 @@ void py_session__exit(struct py_session *s, pid_t pid)
 	}
 }
 
+/* Whether a process not yet reaped names its lines in q's file. */
+static bool family_needs(const struct py_session *s, const struct py_proc *q)
+{
+	for (size_t i = 0; i < s->n_procs; i++) {
+		const struct py_proc *p = s->procs[i];
+
+		if (p != q && !p->reaped && p->n_anc > 1 && p->anc[p->n_anc - 1] == q->pid)
+			return true;
+	}
+	return false;
+}
+
 void py_session__reap(struct py_session *s, pid_t pid)
 {
 	size_t i, j = 0;
 
 	if (!s)
 		return;
+	for (i = 0; i < s->n_procs; i++)
+		if (s->procs[i]->pid == pid && s->procs[i]->gone)
+			s->procs[i]->reaped = true;
 	for (i = 0; i < s->n_procs; i++) {
 		struct py_proc *p = s->procs[i];
 
-		if (p->pid == pid && p->gone) {
+		if (p->reaped && !family_needs(s, p)) {
 			proc_free(p);
 			continue;
 		}

@@ -1280,6 +1280,21 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	case TT_PROC_EXEC_OTHER:
 		s->fol.exec_other++;
 		t = target_find(s, e->pid);
+		if (t && s->agent && t->alive) {
+			char now_exe[PATH_MAX];
+
+			/* a wrapper (env, sh -c 'exec ...') the agent looked at only after it
+			 * exec'd its program: it is traced as that program already, and the
+			 * event is older than that look. The kernel's entry goes back. */
+			if (!procmaps__exe_path(t->pid, now_exe, sizeof(now_exe)) &&
+			    !strcmp(now_exe, t->exe)) {
+				char path[64];
+
+				snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
+				traced_put(s, t->pid, path);
+				break;
+			}
+		}
 		if (t)
 			unfollow(s, t);
 		if (s->o.verbose)

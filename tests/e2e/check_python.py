@@ -5,10 +5,13 @@ error.type values, the timeout's duration, code.* attributes. An optional third
 argument, sequential or saga, says only those traces were kept (tail sampling)."""
 import collections
 import json
+import os
 import sys
 
 path, n = sys.argv[1], int(sys.argv[2])
 only = sys.argv[3] if len(sys.argv) > 3 else "all"
+# app.py run as the program (__main__), or imported (tests/fixtures/python/prefork.py)
+app_module = os.environ.get("TT_APP_MODULE", "__main__")
 assert only in ("all", "sequential", "saga"), only
 spans = [json.loads(l) for l in open(path) if l.strip()]
 by_id = {s["span_id"]: s for s in spans}
@@ -105,7 +108,7 @@ for s in spans:
         check(s["attributes"].get("error.type") == "KeyError", "%s error.type" % s["name"])
     if s["name"] == "CustomStep.execute":
         # defined in __main__ after ttaflow was imported; inherits Step.execute
-        check(s["attributes"]["code.namespace"] == "__main__.CustomStep" and
+        check(s["attributes"]["code.namespace"] == app_module + ".CustomStep" and
               s["attributes"]["code.filepath"].endswith("ttaflow.py"), "CustomStep attributes %s" % s["attributes"])
     if s["name"] == "Audited.execute":
         # the decorated method: the wrapped function's code, in app.py

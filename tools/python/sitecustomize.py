@@ -8,8 +8,10 @@
 # ttatrace's uprobes see them; nobody tracing costs almost nothing. It writes what it
 # armed to a registry file (code object and class addresses -> names) that ttatrace
 # reads, then runs the sitecustomize it shadows, if any. It never prints. A forked
-# child writes a registry of its own (what it inherited, then what it arms); in a
-# prepared service (not launched by ttatrace) each process removes its file at exit.
+# child shares what its parent armed and appends what it arms itself to the same
+# file, each line marked with its pid: no file of its own to leave behind (a
+# worker's os._exit skips atexit). In a prepared service (not launched by ttatrace)
+# the process that made the file removes it at exit; ttatrace keeps it open.
 import os
 import sys
 
@@ -41,14 +43,15 @@ def _ttatrace_boot():
 
 _reg_fd = -1
 _reg_dir = None
-_lines = []  # every registry line, for a forked child's own file
+_tag = ""  # a forked child's pid: its lines are marked (lower-case kind, pid)
 _launched = False
 
 
 def _reg_open(pid):
     global _reg_fd
     path = os.path.join(_reg_dir, "ttatrace-py-%d.reg" % pid)
-    _reg_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    _reg_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC,
+                      0o600)
     if not _launched:
         import atexit
         atexit.register(_reg_remove, path, pid)
@@ -63,17 +66,8 @@ def _reg_remove(path, pid):
 
 
 def _forked():
-    # the child's own registry: what its parent armed, then what it arms itself
-    global _reg_fd
-    try:
-        if _reg_fd >= 0:
-            os.close(_reg_fd)
-        _reg_fd = -1
-        _reg_open(os.getpid())
-        if _lines:
-            os.write(_reg_fd, "".join(_lines).encode("utf-8", "replace"))
-    except OSError:
-        _reg_fd = -1
+    global _tag
+    _tag = str(os.getpid())
 
 
 def _note(line):
@@ -86,8 +80,12 @@ def _note(line):
 
 def _reg(*fields):
     if _reg_fd >= 0:
+        if _tag:
+            if fields[0] not in ("C", "T"):
+                return
+            fields = (fields[0].lower(), _tag) + fields[1:]
         line = "\t".join(str(f).replace("\t", " ").replace("\n", " ") for f in fields) + "\n"
-        _lines.append(line)
+        # one write a line, appended: the family's processes share this file
         os.write(_reg_fd, line.encode("utf-8", "replace"))
 
 
