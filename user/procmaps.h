@@ -59,4 +59,9 @@ int procmaps__started_name(pid_t pid, char *buf, size_t len);
  * executable (kernel thread), -ENAMETOOLONG buf too small, -EACCES/-EPERM, -EINVAL. */
 int procmaps__exe_path(pid_t pid, char *buf, size_t len);
 
+/* The environment of pid (NUL-separated, NUL-terminated in buf): /proc/PID/environ,
+ * or, for another uid's process without CAP_DAC_OVERRIDE, read from its memory with
+ * ptrace access (CAP_SYS_PTRACE). The bytes read, or a negative errno. */
+ssize_t procmaps__environ(pid_t pid, char *buf, size_t len);
+
 #endif /* TT_PROCMAPS_H */

@@ -1,6 +1,7 @@
 /* Python primitives on CPython 3.12 and 3.13 (see python.h and bpf/python.bpf.h). */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -21,6 +23,7 @@
 #include "file_id.h"
 #include "insn.h"
 #include "probes.h"
+#include "procmaps.h"
 #include "python.h"
 #include "spans.h"
 #include "ttatrace.skel.h"
@@ -572,23 +575,17 @@ static const char *ns_path(const char *path, const char *root)
  * from its environment, else /tmp). Whether its environment names a bootstrap spec. */
 static bool reg_path_of(const struct py_session *s, struct py_proc *p, bool launched)
 {
-	char rundir[256] = "/tmp", buf[16384], envp[64];
+	char rundir[256] = "/tmp";
+	static char buf[65536];
 	bool spec = false;
-	size_t len;
-	FILE *f;
+	ssize_t n = procmaps__environ(p->pid, buf, sizeof(buf));
+	size_t len = n > 0 ? (size_t)n : 0;
 
-	snprintf(envp, sizeof(envp), "/proc/%d/environ", p->pid);
-	f = fopen(envp, "re");
-	if (f) {
-		len = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[len] = '\0';
-		fclose(f);
-		for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
-			if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
-				snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
-			if (!strncmp(buf + i, "TTATRACE_PY_SPEC=", 17) && buf[i + 17])
-				spec = true;
-		}
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+		if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
+			snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
+		if (!strncmp(buf + i, "TTATRACE_PY_SPEC=", 17) && buf[i + 17])
+			spec = true;
 	}
 	if (launched && s->rundir[0])
 		snprintf(p->reg_path, sizeof(p->reg_path), "%s/ttatrace-py-%d.reg", s->rundir, p->pid);
@@ -679,6 +676,8 @@ static void py_exe_known(struct py_session *s, pid_t pid, const struct tt_py_off
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_exes), &k, o, BPF_ANY);
 }
 
+static bool reg_open(struct py_proc *p);
+
 static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t parent, char *err,
 		       size_t errlen)
 {
@@ -733,7 +732,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		r = -ENOKEY;
 		goto out;
 	}
-	if (!launched && !s->shared && !parent && access(p->reg_path, R_OK)) {
+	if (!launched && !s->shared && !parent && !reg_open(p)) {
 		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no %s): start "
 				      "it with PYTHONPATH=<ttatrace>/lib/ttatrace/python and "
 				      "TTATRACE_PY_SPEC=FILE (see README, Python), or launch it under "
@@ -915,14 +914,63 @@ int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, siz
 
 /* --- naming probe ids ------------------------------------------------------------ */
 
-/* Opens the registry once it exists (through the process's root while it lives). */
+/* Whether our fd is a registry file (ttatrace-py-PID.reg, perhaps deleted), opened
+ * for reading too (the bootstrap opens it read-write for this). */
+static bool is_registry_fd(int fd)
+{
+	char link[64], target[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return base && !strncmp(base + 1, "ttatrace-py-", 12) && strstr(base, ".reg") &&
+	       (fcntl(fd, F_GETFL) & O_ACCMODE) == O_RDWR;
+}
+
+/* The registry the process holds open (the bootstrap keeps its fd for the process's
+ * life; a forked child holds its family's): a duplicate of that fd, taken with
+ * pidfd_getfd, which needs ptrace access to the process (CAP_SYS_PTRACE) and no
+ * permission on the file. A service of another uid keeps its file 0600 and its
+ * /proc/PID/fd unreadable to uid 0 without CAP_DAC_OVERRIDE, so its low fds are
+ * tried in turn (the bootstrap opens it at start-up: among the first). */
+static int reg_fd_of_process(pid_t pid)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0), fd = -1;
+
+	if (pidfd < 0)
+		return -1;
+	for (int i = 0; i < 1024 && fd < 0; i++) {
+		int d = (int)syscall(SYS_pidfd_getfd, pidfd, i, 0);
+
+		if (d < 0) {
+			if (errno == ESRCH)
+				break;
+			continue;
+		}
+		if (is_registry_fd(d))
+			fd = d;
+		else
+			close(d);
+	}
+	close(pidfd);
+	return fd;
+}
+
+/* Opens the registry once it exists: by its path (through the process's root), else
+ * through the process's own fd. */
 static bool reg_open(struct py_proc *p)
 {
 	if (p->reg_fd > 0)
 		return true;
-	if (!p->reg_path[0])
-		return false;
-	p->reg_fd = open(p->reg_path, O_RDONLY | O_CLOEXEC);
+	if (p->reg_path[0])
+		p->reg_fd = open(p->reg_path, O_RDONLY | O_CLOEXEC);
+	if (p->reg_fd <= 0 && !p->gone)
+		p->reg_fd = reg_fd_of_process(p->pid);
 	if (p->reg_fd <= 0) {
 		p->reg_fd = 0;
 		return false;
@@ -930,62 +978,73 @@ static bool reg_open(struct py_proc *p)
 	return true;
 }
 
+static void reg_line(struct py_proc *p, char *line)
+{
+	struct py_reg r = {};
+	char *save = NULL, *tok;
+	int i = 0;
+
+	if (!line[0] || !strchr("CTct", line[0]) || line[1] != '\t')
+		return;
+	r.kind = (char)(line[0] & ~0x20);
+	r.pid = p->pid;
+	tok = strtok_r(line + 2, "\t", &save);
+	if (tok && (line[0] == 'c' || line[0] == 't')) {
+		/* c/t PID ...: written by a forked child */
+		r.pid = (pid_t)strtol(tok, NULL, 10);
+		tok = strtok_r(NULL, "\t", &save);
+	}
+	if (!tok)
+		return;
+	r.addr = strtoull(tok, NULL, 10);
+	while (i < PY_REG_FIELDS && (tok = strtok_r(NULL, "\t", &save)))
+		r.f[i++] = strdup(tok);
+	if (p->n_regs == p->cap_regs) {
+		size_t nc = p->cap_regs ? 2 * p->cap_regs : 64;
+		struct py_reg *nv = realloc(p->regs, nc * sizeof(*nv));
+
+		if (!nv) {
+			for (int j = 0; j < i; j++)
+				free(r.f[j]);
+			return;
+		}
+		p->regs = nv;
+		p->cap_regs = nc;
+	}
+	p->regs[p->n_regs++] = r;
+}
+
+/* The lines written since the last read (pread: the fd may be the process's own
+ * file description, whose offset is left alone). */
 static void reg_read(struct py_proc *p)
 {
-	FILE *f;
-	char *line = NULL;
-	size_t cap = 0;
+	char buf[8192], *carry = NULL;
+	size_t carry_len = 0;
 	ssize_t n;
-	int fd;
 
-	if (!reg_open(p) || (fd = dup(p->reg_fd)) < 0)
+	if (!reg_open(p))
 		return;
-	f = fdopen(fd, "re");
-	if (!f) {
-		close(fd);
-		return;
-	}
-	if (fseeko(f, p->reg_off, SEEK_SET)) {
-		fclose(f);
-		return;
-	}
-	while ((n = getline(&line, &cap, f)) > 0) {
-		struct py_reg r = {};
-		char *save = NULL, *tok;
-		int i = 0;
+	while ((n = pread(p->reg_fd, buf, sizeof(buf), p->reg_off + (off_t)carry_len)) > 0) {
+		char *all = realloc(carry, carry_len + (size_t)n + 1), *line, *nl;
 
-		if (line[n - 1] != '\n')
-			break; /* a line being written: read it next time */
-		p->reg_off += n;
-		line[n - 1] = '\0';
-		if (!strchr("CTct", line[0]) || line[1] != '\t')
-			continue;
-		r.kind = (char)(line[0] & ~0x20);
-		r.pid = p->pid;
-		tok = strtok_r(line + 2, "\t", &save);
-		if (tok && (line[0] == 'c' || line[0] == 't')) {
-			/* c/t PID ...: written by a forked child */
-			r.pid = (pid_t)strtol(tok, NULL, 10);
-			tok = strtok_r(NULL, "\t", &save);
+		if (!all)
+			break;
+		memcpy(all + carry_len, buf, (size_t)n);
+		carry = all;
+		carry_len += (size_t)n;
+		carry[carry_len] = '\0';
+		line = carry;
+		while ((nl = memchr(line, '\n', carry_len - (size_t)(line - carry)))) {
+			*nl = '\0';
+			reg_line(p, line);
+			line = nl + 1;
 		}
-		if (!tok)
-			continue;
-		r.addr = strtoull(tok, NULL, 10);
-		while (i < PY_REG_FIELDS && (tok = strtok_r(NULL, "\t", &save)))
-			r.f[i++] = strdup(tok);
-		if (p->n_regs == p->cap_regs) {
-			size_t nc = p->cap_regs ? 2 * p->cap_regs : 64;
-			struct py_reg *nv = realloc(p->regs, nc * sizeof(*nv));
-
-			if (!nv)
-				break;
-			p->regs = nv;
-			p->cap_regs = nc;
-		}
-		p->regs[p->n_regs++] = r;
+		/* a line being written stays for next time */
+		p->reg_off += line - carry;
+		carry_len -= (size_t)(line - carry);
+		memmove(carry, line, carry_len);
 	}
-	free(line);
-	fclose(f);
+	free(carry);
 }
 
 /* The newest registry line of that kind and address (addresses are reused). */

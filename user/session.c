@@ -1412,7 +1412,7 @@ static char *proc_env(pid_t pid, const char *name)
 {
 	static char buf[65536];
 	size_t nl = strlen(name);
-	int n = read_small(pid, "environ", buf, sizeof(buf)), i = 0;
+	int n = (int)procmaps__environ(pid, buf, sizeof(buf)), i = 0;
 
 	while (n > 0 && i < n) {
 		const char *e = buf + i;

@@ -50,7 +50,7 @@ _launched = False
 def _reg_open(pid):
     global _reg_fd
     path = os.path.join(_reg_dir, "ttatrace-py-%d.reg" % pid)
-    _reg_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC,
+    _reg_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_CLOEXEC,
                       0o600)
     if not _launched:
         import atexit
