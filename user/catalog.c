@@ -562,6 +562,8 @@ static int load_doc(struct loader *l, struct catalog *c)
 	}
 	if (targets && (err = load_targets(l, targets, c)))
 		return err;
+	if (!list && targets)
+		return 0; /* processes only: prepared Python services bring their primitives */
 	if (!list)
 		return lfail(l, root, "missing key \"primitives\"");
 	if (list->type == YAML_SCALAR_NODE && !list->data.scalar.value[0] &&

@@ -117,20 +117,21 @@ int py_spec__write(const struct catalog *cat, FILE *f)
 		if (!e->py_sel)
 			continue;
 		if (e->py_func)
-			fprintf(f, "func\t%s\n", e->py_sel);
+			fprintf(f, "func\t%s\t%s\n", e->py_sel, prim_kind__name(e->kind));
 		else
-			fprintf(f, "class\t%s\t%s\n", e->py_sel, e->py_methods);
+			fprintf(f, "class\t%s\t%s\t%s\n", e->py_sel, e->py_methods,
+				prim_kind__name(e->kind));
 	}
 	return ferror(f) ? -EIO : 0;
 }
 
 struct py_session *py_session__new(const struct catalog *cat, struct ttatrace_bpf *skel,
-				   struct probe_table *pt, int verbose)
+				   struct probe_table *pt, int verbose, bool always)
 {
 	struct py_session *s;
 
 	errno = 0;
-	if (!catalog__has_python(cat))
+	if (!always && !catalog__has_python(cat))
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -1112,7 +1113,8 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 	}
 	if (!c)
 		s->unnamed++;
-	/* C: selector, co_name, co_qualname, filename, lineno; T: selector, qualname, module */
+	/* C: selector, co_name, co_qualname, filename, lineno, kind; T: selector, qualname,
+	 * module, kind */
 	if (t && c && t->f[1] && c->f[1]) {
 		const char *dot = strrchr(t->f[1], '.');
 
@@ -1136,6 +1138,15 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 		goto nomem;
 	pr->cat = e;
 	pr->kind = e ? prim_kind__name(e->kind) : "step";
+	if (!e) {
+		/* the agent's catalogue does not list it: the kind its process's catalogue
+		 * gave it (the registry's last field) */
+		const char *rk = t && t->f[3] ? t->f[3] : c && c->f[5] ? c->f[5] : NULL;
+		enum prim_kind k;
+
+		if (rk && !prim_kind__parse(rk, &k))
+			pr->kind = prim_kind__name(k);
+	}
 	if (e && e->name)
 		pr->name = e->name;
 	at = calloc(5, sizeof(*at));

@@ -21,10 +21,11 @@ struct py_session;
 
 /* Whether the catalogue names Python primitives. */
 bool catalog__has_python(const struct catalog *cat);
-/* NULL (errno 0) when the catalogue names no Python primitive; reserves the probe
+/* NULL (errno 0) when the catalogue names no Python primitive and not always (the
+ * agent: a prepared service's own catalogue names its primitives); reserves the probe
  * ids [0, TT_PY_MAX_PROBES) in pt, so call it before any probe is added. */
 struct py_session *py_session__new(const struct catalog *cat, struct ttatrace_bpf *skel,
-				   struct probe_table *pt, int verbose);
+				   struct probe_table *pt, int verbose, bool always);
 void py_session__free(struct py_session *s);
 /* Launch mode: writes the bootstrap's spec and puts the bootstrap first on
  * PYTHONPATH in this process's environment (the child inherits it). 0 or -errno. */

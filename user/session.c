@@ -1040,7 +1040,7 @@ static int load_bpf(struct session *s)
 {
 	const struct tt_opts *o = &s->o;
 	uint32_t hist_probes = hist_slots(s->specs, s->n_specs, o) +
-			       (catalog__has_python(s->cat) ? TT_PY_MAX_PROBES : 0);
+			       (catalog__has_python(s->cat) || o->agent ? TT_PY_MAX_PROBES : 0);
 	int r;
 
 	s->skel = ttatrace_bpf__open();
@@ -1126,7 +1126,7 @@ int session__load(struct session *s)
 	s->pt = probe_table__new();
 	if (!s->pt)
 		return EXIT_RUNTIME;
-	s->py = py_session__new(s->cat, skel, s->pt, o->verbose);
+	s->py = py_session__new(s->cat, skel, s->pt, o->verbose, o->agent);
 	py_session__set_links(s->py, s->multi, o->agent);
 	if (!s->py && errno)
 		return EXIT_RUNTIME;
@@ -1280,19 +1280,25 @@ static int on_proc_event(void *ctx, void *data, size_t size)
 	case TT_PROC_EXEC_OTHER:
 		s->fol.exec_other++;
 		t = target_find(s, e->pid);
-		if (t && s->agent && t->alive) {
+		if (t && s->agent && t->alive && !t->ppid) {
 			char now_exe[PATH_MAX];
 
 			/* a wrapper (env, sh -c 'exec ...') the agent looked at only after it
 			 * exec'd its program: it is traced as that program already, and the
-			 * event is older than that look. The kernel's entry goes back. */
+			 * event is older than that look. The kernel's entry goes back (and
+			 * goes again if the process ended meanwhile: its exit saw none). */
 			if (!procmaps__exe_path(t->pid, now_exe, sizeof(now_exe)) &&
 			    !strcmp(now_exe, t->exe)) {
 				char path[64];
+				__u32 k = t->pid;
 
 				snprintf(path, sizeof(path), "/proc/%d/exe", t->pid);
-				traced_put(s, t->pid, path);
-				break;
+				if (!traced_put(s, t->pid, path)) {
+					/* a zombie's exe link is gone too */
+					if (!procmaps__exe_path(t->pid, now_exe, sizeof(now_exe)))
+						break;
+					bpf_map_delete_elem(bpf_map__fd(s->skel->maps.traced_tgids), &k);
+				}
 			}
 		}
 		if (t)

@@ -5,6 +5,7 @@
 # no gate at all (traced from its first primitive: the kernel knows that interpreter
 # from its exec), a 3.13 service with a worker. Every process's spans are exact
 # (check_python.py per pid), named once for all processes (probe ids by identity);
+# kinds from the service's own catalogue, the node's selecting processes only;
 # nothing from a prepared process no target selects nor from an unprepared one (it
 # is counted); a worker's own step class, armed after the fork, named from the
 # worker's own registry; every registry is gone once its process exited.
@@ -20,8 +21,9 @@ done
 command -v bpftool >/dev/null || fail "bpftool missing (tools/install-deps.sh)"
 mkdir -p "$T/run"
 mkdir "$T/other" && cp "$FIX"/*.py "$T/other/"
-cat "$FIX/catalog.yaml" >"$T/catalog.yaml"
-cat >>"$T/catalog.yaml" <<YAML
+# the node's catalogue selects processes only: each service's own catalogue
+# (TTATRACE_PY_SPEC) names its primitives and their kinds
+cat >"$T/catalog.yaml" <<YAML
 targets:
   - cmdline: '*fixtures/python/prefork.py*'
 YAML

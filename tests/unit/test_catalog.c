@@ -427,9 +427,11 @@ static void test_python_entries(void **state)
 	assert_non_null(f);
 	assert_int_equal(py_spec__write(c, f), 0);
 	fclose(f);
-	assert_non_null(strstr(text, "\nclass\tttaflow:Retry\texecute\nclass\tttaflow:Step\texecute,run\n"
-				     "class\tttaflow:Step\texecute\nfunc\tapp.helpers:load_*\n"
-				     "func\tapp:main.<locals>.inner\nclass\tünï.mod:Klasse\thandle\n"));
+	/* (with each entry's kind: the registry carries it to an agent that lacks it) */
+	assert_non_null(strstr(text, "\nclass\tttaflow:Retry\texecute\tretry\n"
+				     "class\tttaflow:Step\texecute,run\tstep\n"
+				     "class\tttaflow:Step\texecute\tlambda\nfunc\tapp.helpers:load_*\tcache\n"
+				     "func\tapp:main.<locals>.inner\tstep\nclass\tünï.mod:Klasse\thandle\tstep\n"));
 	assert_null(strstr(text, "tta_"));
 	free(text);
 
@@ -500,6 +502,25 @@ static void test_targets(void **state)
 	catalog__free(c);
 }
 
+/* processes only (the agent: prepared Python services bring their primitives); a
+ * file with neither key still needs primitives */
+static void test_targets_only(void **state)
+{
+	static const char y[] = "targets:\n  - cmdline: '*python* app.py*'\n";
+	static const char none[] = "# nothing\n{}\n";
+	char err[512] = "";
+	struct catalog *c = catalog__parse(y, sizeof(y) - 1, "t.yaml", err, sizeof(err));
+
+	(void)state;
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->n_targets, 1);
+	assert_int_equal(c->n, 0);
+	catalog__free(c);
+	assert_null(catalog__parse(none, sizeof(none) - 1, "t.yaml", err, sizeof(err)));
+	assert_string_equal(err, "t.yaml:2: missing key \"primitives\"");
+}
+
 static void test_doc_example(void **state)
 {
 	(void)state;
@@ -538,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_demo_catalog), cmocka_unit_test(test_demo_offsets_catalog),
 		cmocka_unit_test(test_errors),	      cmocka_unit_test(test_good_variants),
 		cmocka_unit_test(test_load_missing), cmocka_unit_test(test_doc_example), cmocka_unit_test(test_targets),
+		cmocka_unit_test(test_targets_only),
 		cmocka_unit_test(test_python_entries),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

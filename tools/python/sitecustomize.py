@@ -90,9 +90,11 @@ def _reg(*fields):
 
 
 def _read_spec(spec_path):
-    # (selector, "class"/"func", module, qualname or glob, methods), in catalogue order.
-    # Either ttatrace's spec (tab-separated lines) or the catalogue YAML itself, of
-    # which only the python_class / methods / python keys are read (flow style).
+    # (selector, "class"/"func", module, qualname or glob, methods, primitive kind), in
+    # catalogue order. Either ttatrace's spec (tab-separated lines) or the catalogue
+    # YAML itself, of which only the python_class / methods / python / kind keys are
+    # read (flow style). The kind goes to the registry: a node agent whose catalogue
+    # does not list these primitives still knows what each one is.
     entries = []
     with open(spec_path) as f:
         text = f.read()
@@ -102,31 +104,38 @@ def _read_spec(spec_path):
                 continue
             parts = line.split("\t")
             if parts[0] == "class" and len(parts) >= 3:
-                entries.append([parts[1], "class", parts[2].split(",")])
+                entries.append([parts[1], "class", parts[2].split(","),
+                                parts[3] if len(parts) > 3 else ""])
             elif parts[0] == "func" and len(parts) >= 2:
-                entries.append([parts[1], "func", None])
+                entries.append([parts[1], "func", None, parts[2] if len(parts) > 2 else ""])
     else:
         cur = None
         methods = None  # an entry's methods, which may come before its python_class
+        pkind = ""  # and its kind
         for raw in text.splitlines():
             line = raw.split(" #")[0].strip()
             if line.startswith("- "):
                 cur = methods = None
+                pkind = ""
                 line = line[2:].strip()
             key, _, val = line.partition(":")
             val = val.strip().strip("\"'")
             if key in ("python_class", "python") and val:
                 cur = [val, "class" if key == "python_class" else "func",
-                       (methods or ["execute"]) if key == "python_class" else None]
+                       (methods or ["execute"]) if key == "python_class" else None, pkind]
                 entries.append(cur)
             elif key == "methods":
                 methods = [m.strip().strip("\"'") for m in val.strip("[]").split(",") if m.strip()]
                 if cur is not None and cur[1] == "class":
                     cur[2] = methods
+            elif key == "kind":
+                pkind = val
+                if cur is not None:
+                    cur[3] = val
     out = []
-    for sel, kind, methods in entries:
+    for sel, kind, methods, pkind in entries:
         mod, _, qual = sel.partition(":")
-        out.append(((kind + ":" + sel), kind, mod, qual, methods))
+        out.append(((kind + ":" + sel), kind, mod, qual, methods, pkind))
     return out
 
 
@@ -156,12 +165,12 @@ def _arm(spec_path):
     class_entries = [e for e in entries if e[1] == "class"]
     bases = {}  # listed class object -> its entry
 
-    def arm_code(code, tool, selector):
+    def arm_code(code, tool, selector, pkind):
         if id(code) in armed:
             return
         armed.add(id(code))
         _reg("C", id(code), selector, code.co_name, code.co_qualname,
-             getattr(code, "co_filename", ""), code.co_firstlineno)
+             getattr(code, "co_filename", ""), code.co_firstlineno, pkind or "-")
         mon.set_local_events(tool, code, local)
 
     def unwrap(fn):
@@ -185,13 +194,13 @@ def _arm(spec_path):
         e = entry_for(cls)
         if e is None:
             return
-        _reg("T", id(cls), e[0], cls.__qualname__, cls.__module__)
+        _reg("T", id(cls), e[0], cls.__qualname__, cls.__module__, e[5] or "-")
         for m in e[4]:
             for b in cls.__mro__:
                 if m in b.__dict__:
                     code = unwrap(b.__dict__[m])
                     if code is not None:
-                        arm_code(code, METHOD, e[0])
+                        arm_code(code, METHOD, e[0], e[5])
                     break
         for sub in cls.__subclasses__():
             arm_class(sub)
@@ -235,12 +244,12 @@ def _arm(spec_path):
                         for mk, mv in list(v.__dict__.items()):
                             code = unwrap(mv)
                             if code is not None and fnmatch.fnmatchcase(code.co_qualname, e[3]):
-                                arm_code(code, FUNC, e[0])
+                                arm_code(code, FUNC, e[0], e[5])
                     else:
                         code = unwrap(v) if callable(v) else None
                         if code is not None and getattr(v, "__module__", None) == name and \
                                 fnmatch.fnmatchcase(code.co_qualname, e[3]):
-                            arm_code(code, FUNC, e[0])
+                            arm_code(code, FUNC, e[0], e[5])
 
     wanted = {e[2] for e in entries}
     for n in wanted:
