@@ -369,6 +369,19 @@ static void render_procs(FILE *out, const struct self_stats *ss, const char *ser
 	family(out, "ttatrace_agent_probed_programs", "gauge",
 	       "Program files probed for every process that runs them.");
 	self_count(out, "ttatrace_agent_probed_programs", service, NULL, NULL, ss->probed_programs);
+	if (!ss->python)
+		return;
+	family(out, "ttatrace_python_processes_total", "counter",
+	       "Python processes traced (attached, or forked by one).");
+	self_count(out, "ttatrace_python_processes_total", service, NULL, NULL, ss->py_procs);
+	family(out, "ttatrace_python_processes_not_prepared_total", "counter",
+	       "Selected Python processes started without the ttatrace bootstrap (nothing armed).");
+	self_count(out, "ttatrace_python_processes_not_prepared_total", service, NULL, NULL,
+		   ss->py_not_prepared);
+	family(out, "ttatrace_python_spans_dropped_at_exit_total", "counter",
+	       "Python primitives still running when their process exited.");
+	self_count(out, "ttatrace_python_spans_dropped_at_exit_total", service, NULL, NULL,
+		   ss->py_open_at_exit);
 }
 
 /* The governor: its actions, the probes' estimated cost, the costliest probes (at

@@ -45,6 +45,10 @@ struct self_stats {
 	uint64_t agent_matched; /* processes the targets selected */
 	uint64_t attach_failures; /* of those, the ones whose probes could not be attached */
 	uint64_t probed_programs; /* program files with shared probes */
+	bool python; /* Python primitives are traced (the rest below) */
+	uint64_t py_procs; /* Python processes traced (attached or forked) */
+	uint64_t py_not_prepared; /* selected Python processes without the bootstrap */
+	uint64_t py_open_at_exit; /* primitives still running when their process exited */
 	uint64_t untraced_hits; /* probe hits by processes not traced (the cost to others) */
 	/* the probe governor runs: gov means something */
 	bool have_governor;

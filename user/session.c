@@ -1367,6 +1367,8 @@ static void fill_procs(struct session *ss, struct self_stats *s)
 	s->agent_matched = ss->ag.matched;
 	s->attach_failures = ss->ag.attach_failed;
 	s->probed_programs = ss->n_probed;
+	s->python = ss->py != NULL;
+	py_session__counts(ss->py, &s->py_procs, &s->py_not_prepared, &s->py_open_at_exit);
 }
 
 static void print_follow_summary(struct session *s)

@@ -30,7 +30,9 @@ YAML
 prepared=(env PYTHONPATH="$PWD/tools/python" TTATRACE_PY_SPEC="$PWD/$FIX/catalog.yaml"
 	TTATRACE_PY_RUNDIR="$T/run")
 
-"$TTATRACE" agent --config "$T/catalog.yaml" -v --format jsonl -o "$T/spans.jsonl" 2>"$T/agent.err" &
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$TTATRACE" agent --config "$T/catalog.yaml" -v --format jsonl -o "$T/spans.jsonl" \
+	--metrics-addr "127.0.0.1:$PORT" 2>"$T/agent.err" &
 APID=$!
 PIDS_TO_KILL+=($APID)
 wait_for "$T/agent.err" "running processes matched the targets"
@@ -58,6 +60,11 @@ wait_for "$T/agent.err" "pid $C: 3 Python probes"
 touch "$T/goC"
 for p in $B $C $D $E; do wait_exit $p 60 || fail "fixture $p failed"; done
 sleep 1 # the last spans drain
+curl -sf "http://127.0.0.1:$PORT/metrics" >"$T/metrics" || fail "/metrics"
+for m in "ttatrace_python_processes_total 7" "ttatrace_python_processes_not_prepared_total 1" \
+	"ttatrace_python_spans_dropped_at_exit_total 0"; do
+	grep -q "^${m% *}{[^}]*} ${m##* }$\|^$m$" "$T/metrics" || { grep ttatrace_python "$T/metrics" >&2; fail "/metrics: $m"; }
+done
 kill -TERM $APID
 wait_exit $APID 30 || { cat "$T/agent.err" >&2; fail "agent exit status"; }
 
