@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ttatrace agent benchmarks (make bench): the agent's CPU and memory with 50 traced
 # processes idle and busy; exec-to-first-span for a program already probed and for
-# one never seen; the churn rate (short processes a second, every one traced).
+# one never seen; the churn rate (short processes a second, every one traced); the same
+# exec-to-first-span for a prepared Python service (CPython 3.12 with the bootstrap).
 set -u
 BUILD=${BUILD:-build}
 TT=$BUILD/ttatrace
@@ -15,7 +16,8 @@ cleanup() {
 trap cleanup EXIT
 make -s "$PF" >/dev/null || exit 1
 cp "$PF" "$T/bench-pf"
-printf "targets:\n  - exe: '%s/bench-pf*'\nprimitives:\n  - match: 'pf_*'\n" "$T" >"$T/catalog.yaml"
+printf "targets:\n  - exe: '%s/bench-pf*'\n  - cmdline: '*fixtures/python/prefork.py*'\nprimitives:\n  - match: 'pf_*'\n" \
+	"$T" >"$T/catalog.yaml"
 touch "$T/open"
 "$TT" agent --config "$T/catalog.yaml" --trace-timeout 2s --format jsonl -o "$T/spans.jsonl" \
 	2>"$T/agent.err" &
@@ -85,3 +87,42 @@ PY
 echo "churn: $N runs ($((2 * N)) traced processes + $N /bin/true) in $ms ms" \
 	"($(awk -v n=$((3 * N)) -v ms=$ms 'BEGIN { printf "%.0f", n * 1000 / ms }') processes/s);" \
 	"traced from their first call: $traced; agent VmRSS $(rss_kib) KiB"
+
+# Python: a prepared service (the bootstrap on PYTHONPATH) running 2 workflows (46
+# primitive spans) from its start, on an interpreter the agent knows (the kernel makes
+# its processes Python processes at exec) and on one never seen (a fresh copy of
+# python3.12 and its libpython: userspace attaches on its exec event)
+PY=/root/.pyenv/versions/3.12.1
+if [ -x "$PY/bin/python3.12" ]; then
+	py_first() { # PYTHON [LIBDIR] -> first-span latency in us / primitive spans seen
+		local t0 pid
+		t0=$(date +%s%N)
+		LD_LIBRARY_PATH=${2:-} PYTHONPATH=$PWD/tools/python TTATRACE_PY_RUNDIR=$T \
+			TTATRACE_PY_SPEC=$PWD/tests/fixtures/python/catalog.yaml \
+			"$1" tests/fixtures/python/prefork.py 0 2 - &
+		pid=$!
+		wait $pid
+		sleep 0.5
+		python3 - "$T/spans.jsonl" "$pid" "$t0" <<'PY'
+import json, sys
+pid, t0 = int(sys.argv[2]), int(sys.argv[3])
+starts = [s["start_ns"] for s in map(json.loads, open(sys.argv[1])) if s["pid"] == pid]
+print(f"{(min(starts) - t0) / 1000:.0f}/{len(starts)}" if starts else "none/0")
+PY
+	}
+	py_first "$PY/bin/python3.12" >/dev/null # the interpreter becomes known
+	k=(); f=()
+	for i in 1 2 3 4 5; do
+		k+=("$(py_first "$PY/bin/python3.12")")
+		mkdir -p "$T/py$i/bin" "$T/py$i/lib"
+		cp "$PY/bin/python3.12" "$T/py$i/bin/"
+		cp "$PY/lib/libpython3.12.so.1.0" "$T/py$i/lib/"
+		f+=("$(py_first "$T/py$i/bin/python3.12" "$T/py$i/lib")")
+		rm -rf "$T/py$i"
+	done
+	echo "Python service, exec to first primitive span (us) / primitive spans seen of 46 (5 runs):"
+	echo "  interpreter known:      ${k[*]}"
+	echo "  interpreter never seen: ${f[*]}"
+else
+	echo "Python part skipped: no CPython 3.12.1 at $PY"
+fi

@@ -16,16 +16,7 @@ BUDGET=${BUDGET:-5%}
 T=$(mktemp -d)
 trap 'rm -rf "$T"; kill $(jobs -p) 2>/dev/null || true' EXIT
 
-wait_grep() {
-	local i
-	for ((i = 0; i < 6000; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "bench: timed out waiting for '$2' in $1:" >&2
-	cat "$1" >&2
-	exit 1
-}
+source tools/bench/lib.sh # (the working directory is the repository root)
 
 # traced NAME TTATRACE_ARGS... -- : runs "$CMD" held at a gate, attaches ttatrace with
 # the arguments, opens the gate, waits for both; stdout in $T/NAME.out, ttatrace's
@@ -39,7 +30,7 @@ run_mode() {
 	if [ $# -gt 0 ]; then
 		"$TT" -p $pid "$@" --format none 2>"$T/$name.err" &
 		tpid=$!
-		wait_grep "$T/$name.err" "probes attached"
+		wait_grep "$T/$name.err" "probes attached" 60
 	fi
 	t0=$(date +%s%N)
 	touch "$T/gate"

@@ -34,17 +34,7 @@ for l in subprocess.run(["readelf", "-lW", path], capture_output=True, text=True
             break
 PY
 )
-# wait_grep FILE PATTERN: until FILE holds PATTERN; fails after 30 s showing FILE
-wait_grep() {
-	local i
-	for ((i = 0; i < 3000; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.01
-	done
-	echo "bench: timed out waiting for '$2' in $1:" >&2
-	cat "$1" >&2
-	exit 1
-}
+source tools/bench/lib.sh # (the working directory is the repository root)
 
 # hold.py PID READY GO: holds the BPF programs PID has open (by id, so they outlive
 # ttatrace, which exits with its target), creates READY, waits for a line on the fifo
