@@ -80,7 +80,7 @@ struct py_session {
 	struct py_file *files;
 	size_t n_files;
 	bool new_probes;
-	uint64_t named, procs_attached, not_prepared, late, open_at_exit, unnamed;
+	uint64_t named, procs_attached, not_prepared, late, open_at_exit, unnamed, links;
 };
 
 /* Layouts, from the interpreters' own headers (offsetof), per minor version. */
@@ -633,6 +633,7 @@ static int py_link(struct py_session *s, int which, const char *path, uint64_t o
 		for (size_t i = 0; i < s->n_files; i++)
 			if (s->files[i].dev == dev && s->files[i].ino == ino) {
 				s->files[i].lfd[which] = fd;
+				s->links++;
 				return 0;
 			}
 		nf = realloc(s->files, (s->n_files + 1) * sizeof(*nf));
@@ -643,6 +644,7 @@ static int py_link(struct py_session *s, int which, const char *path, uint64_t o
 		s->files = nf;
 		nf[s->n_files] = (struct py_file){ .dev = dev, .ino = ino, .lfd = { -1, -1, -1 } };
 		nf[s->n_files++].lfd[which] = fd;
+		s->links++;
 		return 0;
 	}
 	if (s->multi) {
@@ -651,13 +653,17 @@ static int py_link(struct py_session *s, int which, const char *path, uint64_t o
 		if (fd < 0)
 			return fd;
 		p->lfd[which] = fd;
+		s->links++;
 		return 0;
 	}
 	{
 		LIBBPF_OPTS(bpf_uprobe_opts, uo);
 
 		p->links[which] = bpf_program__attach_uprobe_opts(py_prog(s, which), p->pid, path, off, &uo);
-		return p->links[which] ? 0 : -errno;
+		if (!p->links[which])
+			return -errno;
+		s->links++;
+		return 0;
 	}
 }
 
@@ -1300,6 +1306,11 @@ void py_session__summary(FILE *f, const struct py_session *s, const struct tt_ks
 			" primitives still running when their process exited (dropped); %" PRIu64
 			" primitives not in their process's registry (named by address)\n",
 			s->procs_attached, s->not_prepared, s->open_at_exit, s->unnamed);
+}
+
+size_t py_session__links(const struct py_session *s)
+{
+	return s ? (size_t)s->links : 0;
 }
 
 void py_session__counts(const struct py_session *s, uint64_t *procs, uint64_t *not_prepared,

@@ -59,6 +59,8 @@ void py_session__tick(struct py_session *s);
  * last records are read. */
 void py_session__exit(struct py_session *s, pid_t pid);
 void py_session__reap(struct py_session *s, pid_t pid);
+/* The Python probes attached (links made), for the summary. */
+size_t py_session__links(const struct py_session *s);
 /* For the agent's summary and self-metrics. */
 void py_session__counts(const struct py_session *s, uint64_t *procs, uint64_t *not_prepared,
 			uint64_t *open_at_exit);

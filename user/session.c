@@ -1127,7 +1127,9 @@ int session__load(struct session *s)
 	if (!s->pt)
 		return EXIT_RUNTIME;
 	s->py = py_session__new(s->cat, skel, s->pt, o->verbose, o->agent);
-	py_session__set_links(s->py, s->multi, o->agent);
+	/* shared per interpreter file when forks are followed: a forked child is traced
+	 * from its first call (as the executable's links are, for native code) */
+	py_session__set_links(s->py, s->multi, o->agent || !o->no_follow_forks);
 	if (!s->py && errno)
 		return EXIT_RUNTIME;
 	s->hreader = hist_reader__new(skel);
@@ -2348,7 +2350,9 @@ static void print_summary(struct session *s, const struct tt_kstats *ks,
 {
 	struct run_totals *rt = &s->rt;
 
-	rt->probes_attached = probe_table__count(s->pt) - attacher__failed(s->att);
+	/* (Python's probe ids are reserved, not attached: its links are counted) */
+	rt->probes_attached = probe_table__count(s->pt) - (s->py ? TT_PY_MAX_PROBES : 0) -
+			      attacher__failed(s->att) + py_session__links(s->py);
 	rt->probes_failed = attacher__failed(s->att);
 	rt->sink_spans_printed = s->o.format == FORMAT_NONE ? 0 : as->spans;
 	rt->hist = s->hreader ? &s->msrc : NULL;

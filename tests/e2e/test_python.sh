@@ -126,6 +126,34 @@ assert s["duration_ns"] >= 10e6, s["duration_ns"]
 PY
 grep -Eq "^gc_app.py:Hang.execute +1 .* 0.00%" "$T/gc.err" || { cat "$T/gc.err" >&2; fail "gc: histogram error count"; }
 
+# -p on a prepared pre-fork service: the workers it forks after the attach are traced
+# (their own pid-filtered links, the layout copied by the kernel at fork), exact per
+# process; a worker's own step class, armed after the fork, is named from the family's
+# registry
+mkdir -p "$T/pfrun"
+PYTHONPATH="$PWD/tools/python" TTATRACE_PY_SPEC="$PWD/$FIX/catalog.yaml" TTATRACE_PY_RUNDIR="$T/pfrun" \
+	"$PY" "$FIX/prefork.py" 2 2 "$T/pfgo" >"$T/pf.out" 2>"$T/pf.err" &
+PF=$!
+wait_for "$T/pfrun/ttatrace-py-$PF.reg" "^C" 20
+"$TTATRACE" -p $PF --config "$FIX/catalog.yaml" --format jsonl -o "$T/pf.jsonl" 2>"$T/pf-tt.err" &
+TT=$!
+wait_for "$T/pf-tt.err" "probes attached" 10
+touch "$T/pfgo"
+wait_exit $PF 60 || { cat "$T/pf.err" >&2; fail "pre-fork service failed"; }
+wait_exit $TT 20 || { cat "$T/pf-tt.err" >&2; fail "-p on the pre-fork service"; }
+for p in $PF $(awk '/^worker/ { print $2 }' "$T/pf.out"); do
+	python3 - "$T/pf.jsonl" $p >"$T/pf-$p.jsonl" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    s = json.loads(l)
+    if s["pid"] == int(sys.argv[2]) and s["name"] != "WorkerStep.execute":
+        print(l, end="")
+PY
+	TT_APP_MODULE=app python3 tests/e2e/check_python.py "$T/pf-$p.jsonl" 2 || fail "-p pre-fork: pid $p"
+done
+assert_eq "$(grep -c '"WorkerStep.execute"' "$T/pf.jsonl")" 2 "-p pre-fork: the workers' own step class"
+grep -q "ttatrace: python: 3 processes traced" "$T/pf-tt.err" || { cat "$T/pf-tt.err" >&2; fail "-p pre-fork: processes"; }
+
 # a Python process without the bootstrap: one line saying what to do
 "$PY" -c 'import time; time.sleep(5)' &
 BARE=$!
