@@ -1213,7 +1213,9 @@ void py_session__tick(struct py_session *s)
 
 /* The process exited: its per-process links go, its open spans (a primitive that
  * never returned) are dropped from the kernel and counted; its registry stays for
- * the records still queued, until py_session__reap. */
+ * the records still queued, until py_session__reap. (Their py_marks counts stay up:
+ * a count too high only costs a lookup, one too low would lose a parent, and the
+ * kernel updates those slots concurrently.) */
 void py_session__exit(struct py_session *s, pid_t pid)
 {
 	struct py_proc *p = s ? proc_find(s, pid) : NULL;
