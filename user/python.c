@@ -717,7 +717,9 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 	/* (a static 3.13 executable, or one whose libpython is not mapped yet, is not
 	 * checked: no base address for _PyRuntime) */
 	if (in.minor >= 13 && !in.exe_only && (r = check_debug_offsets(pid, &in, o, err, errlen)))
-		return r;
+		/* the agent may look while the loader is still mapping libpython (its data
+		 * not in place yet): it tries again */
+		return s->shared ? -EAGAIN : r;
 	p = proc_find(s, pid);
 	if (p && !p->gone)
 		return 0; /* attached already */
