@@ -48,6 +48,7 @@ struct py_proc {
 	pid_t anc[8];
 	int n_anc;
 	bool reaped; /* its target was freed; kept while a descendant needs its registry */
+	bool placeholder; /* made to name a record before the process was attached */
 	int minor;
 	bool gone; /* exited: kept until its last probe records are named */
 	char reg_path[PATH_MAX];
@@ -146,6 +147,30 @@ struct py_session *py_session__new(const struct catalog *cat, struct ttatrace_bp
 		return NULL;
 	}
 	return s;
+}
+
+/* Takes pid's placeholder (made to name a record that came before its attach or fork
+ * event) out of the list: the real entry replaces it. */
+static void proc_drop_placeholder(struct py_session *s, pid_t pid)
+{
+	size_t i, j = 0;
+	struct py_proc *drop = NULL;
+
+	for (i = 0; i < s->n_procs; i++) {
+		if (s->procs[i]->pid == pid && s->procs[i]->placeholder && !drop) {
+			drop = s->procs[i];
+			continue;
+		}
+		s->procs[j++] = s->procs[i];
+	}
+	s->n_procs = j;
+	if (drop) {
+		drop->placeholder = false;
+		drop->gone = true;
+		drop->reaped = true;
+		/* freed by the next reap: the records it named keep their names */
+		s->procs[s->n_procs++] = drop;
+	}
 }
 
 static void proc_free(struct py_proc *p)
@@ -721,8 +746,10 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		 * not in place yet): it tries again */
 		return s->shared ? -EAGAIN : r;
 	p = proc_find(s, pid);
-	if (p && !p->gone)
+	if (p && !p->gone && !p->placeholder)
 		return 0; /* attached already */
+	if (p && p->placeholder)
+		proc_drop_placeholder(s, pid);
 	p = proc_new();
 	if (!p)
 		return -ENOMEM;
@@ -900,8 +927,11 @@ int py_session__fork(struct py_session *s, pid_t pid, pid_t ppid, char *err, siz
 			return r;
 		p = proc_find(s, pid);
 	} else {
-		if (proc_find(s, pid))
+		p = proc_find(s, pid);
+		if (p && !p->placeholder)
 			return 0;
+		if (p)
+			proc_drop_placeholder(s, pid);
 		p = proc_new();
 		if (!p || proc_push(s, p)) {
 			proc_free(p);
@@ -1102,6 +1132,7 @@ static int name_probe(struct py_session *s, const struct tt_py_probe_rec *rec)
 		p->pid = (pid_t)rec->pid;
 		p->anc[0] = p->pid;
 		p->n_anc = 1;
+		p->placeholder = true;
 		reg_path_of(s, p, false);
 	}
 	/* the family's registry: what this process armed after its fork, then what each

@@ -254,6 +254,9 @@ struct session {
 		uint64_t from_first_call; /* of which the kernel traced from exec (probed program) */
 		uint64_t execs_seen; /* exec events looked at */
 		uint64_t attach_failed; /* matched processes whose scan failed */
+		/* spans of processes no target selects, admitted by the kernel at the exec
+		 * of a probed program or known interpreter before the agent looked */
+		uint64_t unselected_spans;
 	} ag;
 	size_t n_targets, cap_targets;
 	bool follow; /* forked children are traced */
@@ -497,12 +500,20 @@ static void gov_tick(struct session *s, uint64_t now)
 	free(pids);
 }
 
+static const struct tt_process *lookup_process(void *ctx, uint32_t pid);
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct session *s = ctx;
+	const struct tt_span_rec *r = data;
 
 	if (py_session__on_record(s->py, data, size))
 		return 0;
+	if (s->agent && size >= sizeof(*r) &&
+	    (r->type == TT_REC_SPAN || r->type == TT_REC_SPAN_CAPS) && !lookup_process(s, r->pid)) {
+		s->ag.unselected_spans++;
+		return 0;
+	}
 	if (s->sampler)
 		sampler__on_record(s->sampler, data, size);
 	assembler__add(s->asmb, data, size);
@@ -1802,8 +1813,9 @@ static void print_agent_summary(struct session *s)
 	fprintf(stderr,
 		"ttatrace: agent: %" PRIu64 " processes traced (%" PRIu64 " from their first call, "
 		"their program already probed), %" PRIu64 " execs looked at, %" PRIu64
-		" attach failures\n",
-		s->ag.matched, s->ag.from_first_call, s->ag.execs_seen, s->ag.attach_failed);
+		" attach failures; %" PRIu64 " spans of processes no target selects dropped\n",
+		s->ag.matched, s->ag.from_first_call, s->ag.execs_seen, s->ag.attach_failed,
+		s->ag.unselected_spans);
 }
 
 static void nothing_matched(struct session *s, const char *what)
