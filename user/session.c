@@ -132,6 +132,7 @@ struct target {
 	/* agent: a Python process whose libpython was not mapped yet at its exec: its
 	 * attach is tried again each drain tick until then */
 	uint64_t py_retry_until;
+	int env_retry; /* ticks left to read its environment (OTEL_SERVICE_NAME) again */
 };
 
 static unsigned long long proc_starttime(pid_t pid)
@@ -1429,12 +1430,15 @@ static int read_small(pid_t pid, const char *name, char *buf, size_t len)
 }
 
 /* The value of NAME in pid's environment (as it was at exec), malloc'd; NULL if unset. */
-static char *proc_env(pid_t pid, const char *name)
+/* NULL when the process has no such variable, or (*unread) its environment could not
+ * be read now */
+static char *proc_env(pid_t pid, const char *name, bool *unread)
 {
 	static char buf[65536];
 	size_t nl = strlen(name);
 	int n = (int)procmaps__environ(pid, buf, sizeof(buf)), i = 0;
 
+	*unread = n <= 0;
 	while (n > 0 && i < n) {
 		const char *e = buf + i;
 		size_t l = strnlen(e, (size_t)(n - i));
@@ -1503,10 +1507,18 @@ static void agent_identity(struct session *s, struct target *t, const struct cat
 	const char *argv0 = t->cmdline && *t->cmdline ? t->cmdline : t->exe, *base;
 	size_t l;
 
+	bool unread = false;
+
 	if (sel->service)
 		t->service = strdup(sel->service);
 	else
-		t->service = proc_env(t->pid, "OTEL_SERVICE_NAME");
+		t->service = proc_env(t->pid, "OTEL_SERVICE_NAME", &unread);
+	/* an environment read as empty (every program gets one, even if only PATH, but
+	 * not while its exec is still being set up): read again at the next tick */
+	t->env_retry = unread && !sel->service ? 20 : 0; /* 2 s: an empty one may be real */
+	if (t->env_retry && s->o.verbose)
+		fprintf(stderr, "ttatrace: agent: pid %d: its environment reads empty: read again "
+				"each tick for 2 s\n", t->pid);
 	if (!t->service || !*t->service) {
 		free(t->service);
 		l = strcspn(argv0, " ");
@@ -1622,6 +1634,33 @@ static void agent_python(struct session *s, struct target *t)
 		fprintf(stderr, "ttatrace: agent: %s\n", err);
 	} else if (r > 0 && s->o.verbose) {
 		fprintf(stderr, "ttatrace: agent: pid %d: %d Python probes\n", t->pid, r);
+	}
+}
+
+/* A service name read from the process's own OTEL_SERVICE_NAME once its environment
+ * can be read (the first look came too early); its spans are named at export. */
+static void agent_env_retry(struct session *s)
+{
+	for (size_t i = 0; s->agent && i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		bool unread = true;
+		char *svc;
+
+		if (!t->env_retry || !t->alive)
+			continue;
+		svc = proc_env(t->pid, "OTEL_SERVICE_NAME", &unread);
+		if (unread) {
+			t->env_retry--;
+			continue;
+		}
+		t->env_retry = 0;
+		if (svc && *svc) {
+			free(t->service);
+			t->service = svc;
+			t->proc.service_name = t->service;
+		} else {
+			free(svc);
+		}
 	}
 }
 
@@ -2305,6 +2344,7 @@ int session__run(struct session *s)
 			t_last_drops = now;
 		}
 		agent_python_retry(s);
+		agent_env_retry(s);
 		py_session__tick(s->py);
 		if (py_session__take_new(s->py))
 			hist_reader__sync(s->hreader, s->pt);

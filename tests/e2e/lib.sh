@@ -55,6 +55,16 @@ wait_exit() {
 	fail "process $pid still running after ${secs}s"
 }
 
+# caps_setup: what the least-privilege tests share: capsh, the prefork fixture copied
+# to $T/cap-pf, $T readable by other users (their fixtures run as nobody)
+caps_setup() {
+	command -v capsh >/dev/null || fail "capsh not installed (apt-get install libcap2-bin)"
+	PREFORK=${PREFORK:-$BUILD/fixtures/prefork}
+	[ -x "$PREFORK" ] || fail "$PREFORK not built"
+	chmod 755 "$T"
+	cp "$PREFORK" "$T/cap-pf"
+}
+
 # caps_drop_except CAP,CAP...: the capsh --drop list that leaves exactly those of the
 # bounding set (for least-privilege tests under capsh)
 caps_drop_except() {

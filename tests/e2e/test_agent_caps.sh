@@ -8,12 +8,8 @@
 # start with one line naming what is missing (as JSON under --log-format json).
 source tests/e2e/lib.sh
 need_root_bpf
-command -v capsh >/dev/null || fail "capsh not installed (apt-get install libcap2-bin)"
-PREFORK=${PREFORK:-$BUILD/fixtures/prefork}
-[ -x "$PREFORK" ] || fail "$PREFORK not built"
+caps_setup
 K=12
-chmod 755 "$T"
-cp "$PREFORK" "$T/cap-pf"
 PY312=/root/.pyenv/versions/3.12.1
 [ -x "$PY312/bin/python3.12" ] || fail "CPython 3.12.1 missing: $PY312 (pyenv's, with symbols)"
 mkdir -p "$T/py312" "$T/app" "$T/run"

@@ -7,12 +7,8 @@
 # matched").
 source tests/e2e/lib.sh
 need_root_bpf
-command -v capsh >/dev/null || fail "capsh not installed (apt-get install libcap2-bin)"
-PREFORK=${PREFORK:-$BUILD/fixtures/prefork}
-[ -x "$PREFORK" ] || fail "$PREFORK not built"
+caps_setup
 K=7
-chmod 755 "$T"
-cp "$PREFORK" "$T/cap-pf"
 THREE=cap_bpf,cap_perfmon,cap_sys_ptrace
 
 # check_counts ROLES SPANS: pf_work per process, exactly (1 in the parent, K in the others)
