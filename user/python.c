@@ -73,7 +73,8 @@ struct py_session {
 	struct probe_table *pt;
 	int verbose;
 	bool multi; /* the *_multi programs are loaded */
-	bool shared; /* ttatrace agent: links shared per file, no pid filter */
+	bool shared; /* links shared per file, no pid filter (agent, or forks followed) */
+	bool agent; /* ttatrace agent: processes looked at from their exec, retried */
 	char rundir[256];
 	char spec_path[512];
 	struct py_proc **procs;
@@ -249,12 +250,13 @@ void py_session__free(struct py_session *s)
 	free(s);
 }
 
-void py_session__set_links(struct py_session *s, bool multi, bool shared)
+void py_session__set_links(struct py_session *s, bool multi, bool shared, bool agent)
 {
 	if (!s)
 		return;
 	s->multi = multi;
-	s->shared = shared && multi;
+	s->shared = (shared || agent) && multi;
+	s->agent = agent;
 }
 
 /* Where the bootstrap lives: $TTATRACE_PY_BOOT, next to the executable in a build
@@ -598,12 +600,14 @@ static const char *ns_path(const char *path, const char *root)
 }
 
 /* The registry's path, in the process's own view of the filesystem (TTATRACE_PY_RUNDIR
- * from its environment, else /tmp). Whether its environment names a bootstrap spec. */
-static bool reg_path_of(const struct py_session *s, struct py_proc *p, bool launched)
+ * from its environment, else /tmp). 1 when its environment names a bootstrap spec, 0
+ * if not, -1 when it reads empty: a process in the middle of its exec (its new name and
+ * executable already show, its environment not yet) */
+static int reg_path_of(const struct py_session *s, struct py_proc *p, bool launched)
 {
 	char rundir[256] = "/tmp";
 	static char buf[65536];
-	bool spec = false;
+	int spec = 0;
 	ssize_t n = procmaps__environ(p->pid, buf, sizeof(buf));
 	size_t len = n > 0 ? (size_t)n : 0;
 
@@ -611,8 +615,10 @@ static bool reg_path_of(const struct py_session *s, struct py_proc *p, bool laun
 		if (!strncmp(buf + i, "TTATRACE_PY_RUNDIR=", 19))
 			snprintf(rundir, sizeof(rundir), "%s", buf + i + 19);
 		if (!strncmp(buf + i, "TTATRACE_PY_SPEC=", 17) && buf[i + 17])
-			spec = true;
+			spec = 1;
 	}
+	if (!len)
+		spec = -1;
 	if (launched && s->rundir[0])
 		snprintf(p->reg_path, sizeof(p->reg_path), "%s/ttatrace-py-%d.reg", s->rundir, p->pid);
 	else
@@ -721,7 +727,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 	uint32_t key = (uint32_t)pid;
 	char root[32], lib[PATH_MAX];
 	int r, n = 0, lib_fd = -1;
-	bool prepared;
+	int prepared;
 
 	r = find_interp(pid, &in);
 	if (r == -ENOENT)
@@ -744,7 +750,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 	if (in.minor >= 13 && !in.exe_only && (r = check_debug_offsets(pid, &in, o, err, errlen)))
 		/* the agent may look while the loader is still mapping libpython (its data
 		 * not in place yet): it tries again */
-		return s->shared ? -EAGAIN : r;
+		return s->agent ? -EAGAIN : r;
 	p = proc_find(s, pid);
 	if (p && !p->gone && !p->placeholder)
 		return 0; /* attached already */
@@ -759,7 +765,13 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 	p->n_anc = 1;
 	p->minor = in.minor;
 	prepared = reg_path_of(s, p, launched);
-	if (s->shared && !prepared && !parent) {
+	if (s->agent && prepared < 0 && !parent) {
+		snprintf(err, errlen, "pid %d: its environment stayed empty: cannot tell whether it "
+				      "was started with the ttatrace bootstrap", pid);
+		r = -EAGAIN;
+		goto out;
+	}
+	if (s->agent && prepared <= 0 && !parent) {
 		/* the agent traces the services prepared for it (README, Python) */
 		s->not_prepared++;
 		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no "
@@ -768,7 +780,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		r = -ENOKEY;
 		goto out;
 	}
-	if (!launched && !s->shared && !parent && !reg_open(p)) {
+	if (!launched && !s->agent && !parent && !reg_open(p)) {
 		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no %s): start "
 				      "it with PYTHONPATH=<ttatrace>/lib/ttatrace/python and "
 				      "TTATRACE_PY_SPEC=FILE (see README, Python), or launch it under "
@@ -883,7 +895,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		snprintf(err, errlen, "pid %d: py_procs: %s", pid, strerror(-r));
 		goto out;
 	}
-	if (s->shared)
+	if (s->agent)
 		py_exe_known(s, pid, o);
 	r = proc_push(s, p);
 	if (r) {
@@ -897,7 +909,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 out:
 	if (r < 0 && p) {
 		/* (the agent's: the exec tracepoint may have put it there; the agent decides) */
-		if (!parent && !s->shared)
+		if (!parent && !s->agent)
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
 	}
 	proc_free(p);

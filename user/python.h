@@ -43,10 +43,12 @@ static inline int py_attach_add(struct py_session *s, pid_t pid, bool launched, 
 	return r < 0 ? r : n_native + r;
 }
 /* multi: the *_multi programs are loaded (uprobe_multi links: no CAP_SYS_ADMIN);
- * shared (ttatrace agent, needs multi): one link set per interpreter file for every
- * process running it, the kernel filtering by py_procs, and a process of a known
- * interpreter is a Python process from its exec. Call before attaching. */
-void py_session__set_links(struct py_session *s, bool multi, bool shared);
+ * shared (needs multi): one link set per interpreter file for every process running
+ * it, the kernel filtering by py_procs (forked children are traced from their first
+ * call); agent (ttatrace agent, shared too): a process of a known interpreter is a
+ * Python process from its exec, one looked at too early is tried again. Call before
+ * attaching. */
+void py_session__set_links(struct py_session *s, bool multi, bool shared, bool agent);
 /* A process forked by a Python process: traced like its parent (the kernel copied
  * its layout at fork; without shared links it gets its own). 1 when it was a Python
  * process's child, 0 if not, or a negative errno with a message. The agent's

@@ -1141,7 +1141,7 @@ int session__load(struct session *s)
 	s->py = py_session__new(s->cat, skel, s->pt, o->verbose, o->agent);
 	/* shared per interpreter file when forks are followed: a forked child is traced
 	 * from its first call (as the executable's links are, for native code) */
-	py_session__set_links(s->py, s->multi, o->agent || !o->no_follow_forks);
+	py_session__set_links(s->py, s->multi, !o->no_follow_forks, o->agent);
 	if (!s->py && errno)
 		return EXIT_RUNTIME;
 	s->hreader = hist_reader__new(skel);
