@@ -1638,7 +1638,9 @@ static void agent_python(struct session *s, struct target *t)
 }
 
 /* A service name read from the process's own OTEL_SERVICE_NAME once its environment
- * can be read (the first look came too early); its spans are named at export. */
+ * can be read (the first look came in the middle of its exec: its new name and
+ * executable show before its arguments and environment), its command line too; its
+ * spans are named at export. */
 static void agent_env_retry(struct session *s)
 {
 	for (size_t i = 0; s->agent && i < s->n_targets; i++) {
@@ -1654,6 +1656,12 @@ static void agent_env_retry(struct session *s)
 			continue;
 		}
 		t->env_retry = 0;
+		if (!t->cmdline || !*t->cmdline) {
+			/* read at the same moment: its arguments are set up with its environment */
+			free(t->cmdline);
+			t->cmdline = proc_cmdline(t->pid);
+			t->proc.cmdline = t->cmdline;
+		}
 		if (svc && *svc) {
 			free(t->service);
 			t->service = svc;
