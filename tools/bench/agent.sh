@@ -45,21 +45,26 @@ echo "  at start (nothing traced): VmRSS $(rss_kib) KiB"
 measure "idle (no calls)" 0
 measure "busy (50 x 200 pf_work/s = 30,000 spans/s)" 200
 
-# exec-to-first-span: the process calls pf_work every 100 us from its start; the first
-# span's start against the time just before exec
+# spans_of PID T0: "LATENCY_US SPANS" of PID's spans, its first span's start against T0
+# (the time just before its exec), once its last spans drained
+spans_of() {
+	sleep 0.5
+	python3 - "$T/spans.jsonl" "$1" "$2" <<'PY'
+import json, sys
+pid, t0 = int(sys.argv[2]), int(sys.argv[3])
+starts = [s["start_ns"] for s in map(json.loads, open(sys.argv[1])) if s["pid"] == pid]
+print(f"{(min(starts) - t0) / 1000:.0f} {len(starts)}" if starts else "none 0")
+PY
+}
+
+# exec-to-first-span: the process calls pf_work every 100 us from its start
 first_span_us() { # EXE
 	local t0 pid
 	t0=$(date +%s%N)
 	"$1" --busy 0.5 10000 &
 	pid=$!
 	wait $pid
-	sleep 0.5
-	python3 - "$T/spans.jsonl" "$pid" "$t0" <<'PY'
-import json, sys
-pid, t0 = int(sys.argv[2]), int(sys.argv[3])
-starts = [s["start_ns"] for s in map(json.loads, open(sys.argv[1])) if s["pid"] == pid]
-print(f"{(min(starts) - t0) / 1000:.0f}" if starts else "none")
-PY
+	spans_of $pid "$t0" | cut -d' ' -f1
 }
 p=(); n=()
 for i in 1 2 3 4 5; do
@@ -102,13 +107,7 @@ if [ -x "$PY/bin/python3.12" ]; then
 			"$1" tests/fixtures/python/prefork.py 0 2 - &
 		pid=$!
 		wait $pid
-		sleep 0.5
-		python3 - "$T/spans.jsonl" "$pid" "$t0" <<'PY'
-import json, sys
-pid, t0 = int(sys.argv[2]), int(sys.argv[3])
-starts = [s["start_ns"] for s in map(json.loads, open(sys.argv[1])) if s["pid"] == pid]
-print(f"{(min(starts) - t0) / 1000:.0f}/{len(starts)}" if starts else "none/0")
-PY
+		spans_of $pid "$t0" | tr ' ' /
 	}
 	py_first "$PY/bin/python3.12" >/dev/null # the interpreter becomes known
 	k=(); f=()
