@@ -60,6 +60,7 @@
 #include "test_hold.h"
 #include "needed_libs.h"
 #include "summary.h"
+#include "u64map.h"
 #include "uprobe_multi.h"
 #include "ttatrace.skel.h"
 
@@ -133,6 +134,7 @@ struct target {
 	 * attach is tried again each drain tick until then */
 	uint64_t py_retry_until;
 	int env_retry; /* ticks left to read its environment (OTEL_SERVICE_NAME) again */
+	bool reaping; /* being freed (reap_children) */
 };
 
 static unsigned long long proc_starttime(pid_t pid)
@@ -260,6 +262,8 @@ struct session {
 		uint64_t unselected_spans;
 	} ag;
 	size_t n_targets, cap_targets;
+	/* pid -> its newest target: spans are checked against it one by one (agent) */
+	struct u64map *by_pid;
 	bool follow; /* forked children are traced */
 	struct bpf_link *follow_links[6]; /* fork, exec, exit tracepoints; then Python's */
 	struct follow_totals {
@@ -312,21 +316,17 @@ static const struct tt_probe *lookup_probe(void *ctx, uint32_t id)
 	return probe_table__get(((struct session *)ctx)->pt, id);
 }
 
+static struct target *target_find(struct session *s, pid_t pid);
+
 static const struct tt_process *lookup_process(void *ctx, uint32_t pid)
 {
 	struct session *s = ctx;
-	size_t i;
+	struct target *t = target_find(s, (pid_t)pid);
 
-	/* newest first: a reused pid names its latest process */
-	for (i = s->n_targets; i-- > 0;)
-		if ((uint32_t)s->targets[i]->pid == pid)
-			return &s->targets[i]->proc;
 	/* its exec or fork event may be waiting in the other ring: read it, once */
-	if (s->prb && ring_buffer__consume(s->prb) > 0)
-		for (i = s->n_targets; i-- > 0;)
-			if ((uint32_t)s->targets[i]->pid == pid)
-				return &s->targets[i]->proc;
-	return NULL;
+	if (!t && s->prb && ring_buffer__consume(s->prb) > 0)
+		t = target_find(s, (pid_t)pid);
+	return t ? &t->proc : NULL;
 }
 
 /* A root target in the kernel's traced_tgids, with the program (exe) the children
@@ -344,6 +344,19 @@ static int traced_put(struct session *s, pid_t pid, const char *exe)
 	}
 	return bpf_map_update_elem(bpf_map__fd(s->skel->maps.traced_tgids), &k, &v, BPF_ANY) ? -errno :
 											       0;
+}
+
+/* t leaves the pid index; an older target of its pid (still listed) takes its place. */
+static void target_unindex(struct session *s, const struct target *t)
+{
+	if (!s->by_pid || u64map__get(s->by_pid, (uint32_t)t->pid) != t)
+		return;
+	u64map__del(s->by_pid, (uint32_t)t->pid);
+	for (size_t i = s->n_targets; i-- > 0;)
+		if (s->targets[i] != t && !s->targets[i]->reaping && s->targets[i]->pid == t->pid) {
+			u64map__put(s->by_pid, (uint32_t)t->pid, s->targets[i]);
+			break;
+		}
 }
 
 /* A new traced process: in the table userspace names spans by, and in the kernel's
@@ -367,11 +380,16 @@ static struct target *target_add(struct session *s, pid_t pid, pid_t ppid, bool 
 	t->pid = pid;
 	t->ppid = ppid;
 	t->alive = true;
+	if ((!s->by_pid && !(s->by_pid = u64map__new(64))) || u64map__put(s->by_pid, (uint32_t)pid, t)) {
+		free(t);
+		return NULL;
+	}
 	if (to_kernel) {
 		char path[64];
 
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 		if (traced_put(s, pid, path)) {
+			target_unindex(s, t);
 			free(t);
 			return NULL;
 		}
@@ -380,14 +398,10 @@ static struct target *target_add(struct session *s, pid_t pid, pid_t ppid, bool 
 	return t;
 }
 
+/* The newest target of that pid (a reused pid names its latest process). */
 static struct target *target_find(struct session *s, pid_t pid)
 {
-	size_t i;
-
-	for (i = s->n_targets; i-- > 0;)
-		if (s->targets[i]->pid == pid)
-			return s->targets[i];
-	return NULL;
+	return s->by_pid && pid > 0 ? u64map__get(s->by_pid, (uint32_t)pid) : NULL;
 }
 
 /* Self-metrics shared with the metrics thread: the main loop refreshes a copy. */
@@ -1232,10 +1246,15 @@ static void reap_children(struct session *s, uint64_t now)
 	uint64_t grace = (uint64_t)(s->o.trace_timeout_s * 1e9) + 2000000000ULL;
 	size_t i, j = 0;
 
+	for (i = 0; i < s->n_targets; i++)
+		s->targets[i]->reaping = s->targets[i]->gone_ns && now - s->targets[i]->gone_ns > grace;
+	for (i = 0; i < s->n_targets; i++)
+		if (s->targets[i]->reaping)
+			target_unindex(s, s->targets[i]);
 	for (i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 
-		if (t->gone_ns && now - t->gone_ns > grace) {
+		if (t->reaping) {
 			py_session__reap(s->py, t->pid);
 			free(t->cmdline);
 			free(t->service);
@@ -2509,6 +2528,7 @@ int session__close(struct session *s, int rc)
 		free(s->targets[i]);
 	}
 	free(s->targets);
+	u64map__free(s->by_pid);
 	logjson__stop();
 	for (i = 0; i < s->n_probed; i++) {
 		free(s->probed[i].exe);
