@@ -82,7 +82,7 @@ struct py_session {
 	struct py_file *files;
 	size_t n_files;
 	bool new_probes;
-	uint64_t named, procs_attached, not_prepared, late, open_at_exit, unnamed, links;
+	uint64_t named, procs_attached, not_prepared, open_at_exit, unnamed, links;
 };
 
 /* Layouts, from the interpreters' own headers (offsetof), per minor version. */
@@ -640,41 +640,58 @@ static struct bpf_program *py_prog(const struct py_session *s, int which)
 	return s->multi ? multi[which] : perf[which];
 }
 
+/* The shared link set of the file path opens, as uprobes know files (file_id.h): its
+ * index in s->files, added when add, else -ENOENT; or a negative errno. */
+static int shared_file(struct py_session *s, const char *path, bool add)
+{
+	const struct bpf_program *iter =
+		bpf_program__fd(s->skel->progs.tt_file_ids) >= 0 ? s->skel->progs.tt_file_ids : NULL;
+	uint64_t dev, ino;
+	struct py_file *nf;
+	int r = file_id__of(iter, path, &dev, &ino);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < s->n_files; i++)
+		if (s->files[i].dev == dev && s->files[i].ino == ino)
+			return (int)i;
+	if (!add)
+		return -ENOENT;
+	nf = realloc(s->files, (s->n_files + 1) * sizeof(*nf));
+	if (!nf)
+		return -ENOMEM;
+	s->files = nf;
+	nf[s->n_files] = (struct py_file){ .dev = dev, .ino = ino, .lfd = { -1, -1, -1 } };
+	return (int)s->n_files++;
+}
+
+/* Whether the shared link sets probe path with all of the programs [from, to]. */
+static bool shared_probed(struct py_session *s, const char *path, int from, int to)
+{
+	int i = s->shared ? shared_file(s, path, false) : -1;
+
+	while (i >= 0 && from <= to && s->files[i].lfd[from] >= 0)
+		from++;
+	return i >= 0 && from > to;
+}
+
 /* One probe: on the shared file's link set (agent), else limited to p's process. */
 static int py_link(struct py_session *s, int which, const char *path, uint64_t off, struct py_proc *p)
 {
-	uint64_t cookie = 0, dev, ino;
-	struct py_file *nf;
-	int fd;
+	uint64_t cookie = 0;
+	int fd, i;
 
 	if (s->shared) {
-		const struct bpf_program *iter =
-			bpf_program__fd(s->skel->progs.tt_file_ids) >= 0 ? s->skel->progs.tt_file_ids : NULL;
-
-		fd = file_id__of(iter, path, &dev, &ino);
-		if (fd < 0)
-			return fd;
-		for (size_t i = 0; i < s->n_files; i++)
-			if (s->files[i].dev == dev && s->files[i].ino == ino && s->files[i].lfd[which] >= 0)
-				return 0; /* this file is probed for every process already */
+		i = shared_file(s, path, true);
+		if (i < 0)
+			return i;
+		if (s->files[i].lfd[which] >= 0)
+			return 0; /* this file is probed for every process already */
 		fd = uprobe_multi__attach(bpf_program__fd(py_prog(s, which)), path, &off, &cookie, 1, 0,
 					  false);
 		if (fd < 0)
 			return fd;
-		for (size_t i = 0; i < s->n_files; i++)
-			if (s->files[i].dev == dev && s->files[i].ino == ino) {
-				s->files[i].lfd[which] = fd;
-				s->links++;
-				return 0;
-			}
-		nf = realloc(s->files, (s->n_files + 1) * sizeof(*nf));
-		if (!nf) {
-			close(fd);
-			return -ENOMEM;
-		}
-		s->files = nf;
-		nf[s->n_files] = (struct py_file){ .dev = dev, .ino = ino, .lfd = { -1, -1, -1 } };
-		nf[s->n_files++].lfd[which] = fd;
+		s->files[i].lfd[which] = fd;
 		s->links++;
 		return 0;
 	}
@@ -716,12 +733,87 @@ static void py_exe_known(struct py_session *s, pid_t pid, const struct tt_py_off
 
 static bool reg_open(struct py_proc *p);
 
+/* The two instrumentation probes on the interpreter file (lib: its fd's path): its
+ * symbols, the emulated jump in each function, the links. 2, or a negative errno
+ * with a one-line message. */
+static int link_interp(struct py_session *s, struct py_proc *p, const struct interp *in,
+		       const char *lib, const char *root, char *err, size_t errlen)
+{
+	static const char *const fn[2] = { "_Py_call_instrumentation", "_Py_call_instrumentation_arg" };
+	struct elf_syms *syms;
+	pid_t pid = p->pid;
+	int r = 0, n = 0;
+
+	{
+		char ns[PATH_MAX];
+		ssize_t len = -1;
+
+		if (ns_path(in->path, root))
+			snprintf(ns, sizeof(ns), "%s", ns_path(in->path, root));
+		else {
+			if (!strncmp(in->path, "/proc/", 6))
+				len = readlink(in->path, ns, sizeof(ns) - 1);
+			ns[len > 0 ? len : 0] = '\0';
+		}
+		syms = elf_syms__open_in(lib, root, ns[0] ? ns : in->path);
+	}
+	if (!syms) {
+		r = errno ? -errno : -EIO;
+		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in->path, strerror(-r));
+		goto out;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct sym_find sf = { .name = fn[i] };
+		uint64_t off;
+
+		elf_syms__match(syms, fn[i], sym_cb, &sf);
+		if (!sf.ok) {
+			r = -ENOENT;
+			if (elf_syms__debug_missing(syms))
+				/* Debian: python3.X-dbg has the interpreter's, libpython3.X-dbg
+				 * the shared library's */
+				snprintf(err, errlen, "pid %d: %s is stripped (no .symtab, so no %s) and %s: "
+						      "install its debug symbols (e.g. Debian's "
+						      "%spython3.%d-dbg), name their directory with "
+						      "--debug-dir, or use a build with symbols such as "
+						      "pyenv's", pid, in->path, fn[i],
+					 elf_syms__debug_missing(syms),
+					 strncmp(in->path, "/proc/", 6) ? "lib" : "", in->minor);
+			else {
+				snprintf(err, errlen, "pid %d: %s has no symbol %s (not CPython's "
+						      "interpreter?)", pid, in->path, fn[i]);
+				if (in->exe_only)
+					r = -EAGAIN; /* just exec'd: its libpython is not mapped yet */
+			}
+			goto out;
+		}
+		off = jcc_offset(lib, sf.found.offset, s->verbose, fn[i]);
+		r = py_link(s, i, lib, off, p);
+		if (r) {
+			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s%s", pid, in->path,
+				 fn[i], off - sf.found.offset, strerror(-r),
+				 (r == -EACCES || r == -EPERM) && !s->multi ?
+					 " (Python probes are perf-event uprobes with a pid filter "
+					 "without uprobe_multi links (Linux 6.6+), which this kernel "
+					 "allows only with CAP_SYS_ADMIN)" : "");
+			goto out;
+		}
+		if (s->verbose > 1)
+			fprintf(stderr, "ttatrace: python: %s:%s at file offset %#" PRIx64 "\n",
+				ns_path(in->path, root) ? ns_path(in->path, root) : in->path,
+				fn[i], off);
+		n++;
+	}
+	r = n;
+out:
+	elf_syms__free(syms);
+	return r;
+}
+
 static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t parent, char *err,
 		       size_t errlen)
 {
-	static const char *const fn[2] = { "_Py_call_instrumentation", "_Py_call_instrumentation_arg" };
 	const struct tt_py_offs *o = NULL;
-	struct elf_syms *syms = NULL;
 	struct py_proc *p;
 	struct interp in;
 	uint32_t key = (uint32_t)pid;
@@ -797,67 +889,15 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		snprintf(lib, sizeof(lib), "/proc/self/fd/%d", lib_fd);
 	else
 		snprintf(lib, sizeof(lib), "%.*s", (int)sizeof(lib) - 1, in.path);
-	{
-		char ns[PATH_MAX];
-		ssize_t len = -1;
-
-		if (ns_path(in.path, root))
-			snprintf(ns, sizeof(ns), "%s", ns_path(in.path, root));
-		else {
-			if (!strncmp(in.path, "/proc/", 6))
-				len = readlink(in.path, ns, sizeof(ns) - 1);
-			ns[len > 0 ? len : 0] = '\0';
-		}
-		syms = elf_syms__open_in(lib, root, ns[0] ? ns : in.path);
-	}
-	if (!syms) {
-		r = errno ? -errno : -EIO;
-		snprintf(err, errlen, "pid %d: cannot read symbols of %s: %s", pid, in.path, strerror(-r));
+	if (shared_probed(s, lib, 0, 1))
+		n = 2; /* probed for every process already: no symbols to read again */
+	else if ((r = link_interp(s, p, &in, lib, root, err, errlen)) < 0)
 		goto out;
-	}
-	for (int i = 0; i < 2; i++) {
-		struct sym_find sf = { .name = fn[i] };
-		uint64_t off;
-
-		elf_syms__match(syms, fn[i], sym_cb, &sf);
-		if (!sf.ok) {
-			r = -ENOENT;
-			if (elf_syms__debug_missing(syms))
-				/* Debian: python3.X-dbg has the interpreter's, libpython3.X-dbg
-				 * the shared library's */
-				snprintf(err, errlen, "pid %d: %s is stripped (no .symtab, so no %s) and %s: "
-						      "install its debug symbols (e.g. Debian's "
-						      "%spython3.%d-dbg), name their directory with "
-						      "--debug-dir, or use a build with symbols such as "
-						      "pyenv's", pid, in.path, fn[i],
-					 elf_syms__debug_missing(syms),
-					 strncmp(in.path, "/proc/", 6) ? "lib" : "", in.minor);
-			else {
-				snprintf(err, errlen, "pid %d: %s has no symbol %s (not CPython's "
-						      "interpreter?)", pid, in.path, fn[i]);
-				if (in.exe_only)
-					r = -EAGAIN; /* just exec'd: its libpython is not mapped yet */
-			}
-			goto out;
-		}
-		off = jcc_offset(lib, sf.found.offset, s->verbose, fn[i]);
-		r = py_link(s, i, lib, off, p);
-		if (r) {
-			snprintf(err, errlen, "pid %d: uprobe on %s:%s+%#" PRIx64 ": %s%s", pid, in.path,
-				 fn[i], off - sf.found.offset, strerror(-r),
-				 (r == -EACCES || r == -EPERM) && !s->multi ?
-					 " (Python probes are perf-event uprobes with a pid filter "
-					 "without uprobe_multi links (Linux 6.6+), which this kernel "
-					 "allows only with CAP_SYS_ADMIN)" : "");
-			goto out;
-		}
-		if (s->verbose > 1)
-			fprintf(stderr, "ttatrace: python: %s:%s at file offset %#" PRIx64 "\n",
-				ns_path(in.path, root) ? ns_path(in.path, root) : in.path,
-				fn[i], off);
+	else
+		n = r;
+	if (in.asyncio[0] && shared_probed(s, in.asyncio, 2, 2)) {
 		n++;
-	}
-	if (in.asyncio[0]) {
+	} else if (in.asyncio[0]) {
 		int as_fd = open(in.asyncio, O_RDONLY | O_CLOEXEC);
 		const char *as_ns = ns_path(in.asyncio, root);
 		char as_path[64];
@@ -913,7 +953,6 @@ out:
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.py_procs), &key);
 	}
 	proc_free(p);
-	elf_syms__free(syms);
 	if (lib_fd >= 0)
 		close(lib_fd);
 	return r;
