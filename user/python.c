@@ -731,7 +731,7 @@ static void py_exe_known(struct py_session *s, pid_t pid, const struct tt_py_off
 	bpf_map_update_elem(bpf_map__fd(s->skel->maps.py_exes), &k, o, BPF_ANY);
 }
 
-static bool reg_open(struct py_proc *p);
+static bool reg_open(struct py_proc *p, bool scan);
 
 /* The two instrumentation probes on the interpreter file (lib: its fd's path): its
  * symbols, the emulated jump in each function, the links. 2, or a negative errno
@@ -872,7 +872,7 @@ static int attach_proc(struct py_session *s, pid_t pid, bool launched, pid_t par
 		r = -ENOKEY;
 		goto out;
 	}
-	if (!launched && !s->agent && !parent && !reg_open(p)) {
+	if (!launched && !s->agent && !parent && !reg_open(p, true)) {
 		snprintf(err, errlen, "pid %d: CPython 3.%d without the ttatrace bootstrap (no %s): start "
 				      "it with PYTHONPATH=<ttatrace>/lib/ttatrace/python and "
 				      "TTATRACE_PY_SPEC=FILE (see README, Python), or launch it under "
@@ -1052,14 +1052,17 @@ static int reg_fd_of_process(pid_t pid)
 }
 
 /* Opens the registry once it exists: by its path (through the process's root), else
- * through the process's own fd. */
-static bool reg_open(struct py_proc *p)
+ * through the process's own fd; scan: that fd is looked for even when the path does
+ * not exist (a forked worker holds its family's file under its parent's name), else
+ * only when the file is there but not ours to open. */
+static bool reg_open(struct py_proc *p, bool scan)
 {
 	if (p->reg_fd > 0)
 		return true;
+	errno = ENOENT;
 	if (p->reg_path[0])
 		p->reg_fd = open(p->reg_path, O_RDONLY | O_CLOEXEC);
-	if (p->reg_fd <= 0 && !p->gone)
+	if (p->reg_fd <= 0 && !p->gone && (scan || errno == EACCES || errno == EPERM))
 		p->reg_fd = reg_fd_of_process(p->pid);
 	if (p->reg_fd <= 0) {
 		p->reg_fd = 0;
@@ -1112,7 +1115,7 @@ static void reg_read(struct py_proc *p)
 	size_t carry_len = 0;
 	ssize_t n;
 
-	if (!reg_open(p))
+	if (!reg_open(p, true))
 		return;
 	while ((n = pread(p->reg_fd, buf, sizeof(buf), p->reg_off + (off_t)carry_len)) > 0) {
 		char *all = realloc(carry, carry_len + (size_t)n + 1), *line, *nl;
@@ -1285,14 +1288,15 @@ int py_session__on_record(struct py_session *s, const void *data, size_t size)
 }
 
 /* Open registries as soon as they exist: a prepared service's bootstrap removes its
- * file at exit, and its last primitives may be named after that. */
+ * file at exit, and its last primitives may be named after that. A forked child's is
+ * its family's (its root's entry opens it). */
 void py_session__tick(struct py_session *s)
 {
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->n_procs; i++)
-		if (!s->procs[i]->gone && s->procs[i]->reg_fd <= 0)
-			reg_open(s->procs[i]);
+		if (!s->procs[i]->gone && s->procs[i]->reg_fd <= 0 && s->procs[i]->n_anc == 1)
+			reg_open(s->procs[i], false);
 }
 
 /* The process exited: its per-process links go, its open spans (a primitive that
