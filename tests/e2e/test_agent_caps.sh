@@ -74,9 +74,9 @@ PY
 		{ cat "$T/agent.err" >&2; fail "Python pid $p: spans"; }
 done
 grep -q "WorkerStep.execute" "$T/spans.jsonl" || fail "the worker's own class is not named"
-grep -q " 0 primitives not in their process's registry" "$T/agent.err" ||
-	grep -q "^ttatrace: python: 2 processes traced" "$T/agent.err" &&
-	! grep -q "python:0x" "$T/spans.jsonl" || fail "Python primitives named by address"
+grep -q "^ttatrace: python: 2 processes traced; 0 without the bootstrap (not armed); 0 primitives still running when their process exited (dropped); 0 primitives not in their process's registry" \
+	"$T/agent.err" || { cat "$T/agent.err" >&2; fail "Python processes, or primitives named by address"; }
+! grep -q '"name":"python:0x' "$T/spans.jsonl" || fail "Python spans named by address"
 
 # one capability short: one line, exit status 1, before anything is loaded
 rc=0
